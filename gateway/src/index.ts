@@ -1,0 +1,10 @@
+export {
+  readGatewayConfig,
+  GatewayConfigError,
+  DEFAULT_WEB_ROOT,
+  type GatewayConfig,
+} from './config';
+export { startGateway, gatewayRoutes, type RunningGateway } from './server';
+export { type Route } from './route';
+export { checkControllerHealth, type ControllerHealth } from './health/controller-health';
+export { consoleRuntimeConfig, type ConsoleRuntimeConfig } from './runtime-config/config-json';
