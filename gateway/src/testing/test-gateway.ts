@@ -25,10 +25,13 @@ export interface TestHealthServer {
   stop(): Promise<void>;
 }
 
-/** A real grpc-js server that answers grpc.health.v1 Check as a controller would. */
-export async function startHealthServer(overall: ServingStatus): Promise<TestHealthServer> {
+/**
+ * A real grpc-js server that answers grpc.health.v1 Check as a controller would. With `null` it
+ * knows no overall status, so a Check for the server as a whole answers NOT_FOUND.
+ */
+export async function startHealthServer(overall: ServingStatus | null): Promise<TestHealthServer> {
   const server = new Server();
-  const health = new HealthImplementation({ '': overall });
+  const health = new HealthImplementation(overall ? { '': overall } : {});
   health.addToServer(server);
   const port = await new Promise<number>((resolve, reject) =>
     server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (error, bound) =>
