@@ -102,6 +102,13 @@ async function startSystem(options = {}) {
     );
   }
 
+  const webRoot = path.resolve(cwd, env.WEB_ROOT || 'web/dist/browser');
+  if (!fs.existsSync(path.join(webRoot, 'index.html'))) {
+    say(
+      `WARNING: the console is not built (${webRoot}/index.html is missing): npm run build -w web`,
+    );
+  }
+
   const ports = portsFrom(env);
   const serviceEnv = {
     ...env,
