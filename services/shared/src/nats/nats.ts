@@ -34,33 +34,37 @@ async function logStatusChanges(connection: NatsConnection, logger: Logger): Pro
 }
 
 export interface EventStreamOptions {
+  /** Overrides for tests that must not touch the real stream. */
+  name?: string;
+  subjects?: string[];
   duplicateWindowMs?: number;
   maxAgeMs?: number;
 }
 
-/** Creates the AGENSTRA stream over `agenstra.v1.>` or brings its settings up to date. */
+/** Creates the AGENSTRA stream over `agenstra.v1.>`, or brings an existing one's settings up to date. */
 export async function ensureEventStream(
   connection: NatsConnection,
   options: EventStreamOptions = {},
 ): Promise<StreamInfo> {
   const manager = await connection.jetstreamManager();
+  const name = options.name ?? EVENT_STREAM;
   const settings = {
-    subjects: [EVENT_SUBJECTS],
+    subjects: options.subjects ?? [EVENT_SUBJECTS],
     duplicate_window: nanos(options.duplicateWindowMs ?? DEFAULT_DUPLICATE_WINDOW_MS),
     max_age: nanos(options.maxAgeMs ?? DEFAULT_EVENT_MAX_AGE_MS),
   };
   try {
-    await manager.streams.info(EVENT_STREAM);
-    return await manager.streams.update(EVENT_STREAM, settings);
+    await manager.streams.info(name);
+    return await manager.streams.update(name, settings);
   } catch (error) {
     if (!isStreamNotFound(error)) throw error;
   }
   try {
-    return await manager.streams.add({ name: EVENT_STREAM, ...settings });
+    return await manager.streams.add({ name, ...settings });
   } catch (error) {
     // Another service created it at the same moment; the settings are the same.
     if (/already in use/i.test(String((error as Error).message))) {
-      return manager.streams.info(EVENT_STREAM);
+      return manager.streams.info(name);
     }
     throw error;
   }
