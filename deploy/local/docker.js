@@ -14,7 +14,13 @@ function dockerEndpoint(dockerHost) {
 
 /** Resolves { ok, label, reason } after GET /_ping. */
 function checkDocker(env) {
-  const { label, ...target } = dockerEndpoint(env.DOCKER_HOST);
+  let endpoint;
+  try {
+    endpoint = dockerEndpoint(env.DOCKER_HOST);
+  } catch (error) {
+    return Promise.resolve({ ok: false, label: env.DOCKER_HOST, reason: error.message });
+  }
+  const { label, ...target } = endpoint;
   return new Promise((resolve) => {
     const request = http.get({ ...target, path: '/_ping', timeout: 3000 }, (response) => {
       response.resume();

@@ -67,7 +67,11 @@ function isNothingListening(error) {
  */
 async function chooseDatabase({ env, stateDir, say }) {
   if (env.DATABASE_URL) {
-    const created = await ensureDatabase(env.DATABASE_URL);
+    const created = await ensureDatabase(env.DATABASE_URL).catch((error) => {
+      throw new Error(`cannot use DATABASE_URL ${redactUrl(env.DATABASE_URL)}: ${error.message}`, {
+        cause: error,
+      });
+    });
     if (created) say(`created database in DATABASE_URL ${redactUrl(env.DATABASE_URL)}`);
     return {
       url: env.DATABASE_URL,

@@ -70,7 +70,7 @@ async function startSystem(options = {}) {
 
   const started = []; // what we must stop, in start order
   const stopInfrastructure = async () => {
-    for (const item of started.reverse()) await item.stop();
+    for (const item of started.splice(0).reverse()) await item.stop();
   };
   const throwIfAborted = async () => {
     if (!abortSignal || !abortSignal.aborted) return;

@@ -151,6 +151,21 @@ describe('npm start with stand-in services (deploy/local/start.js)', function ()
     );
   });
 
+  it('refuses to start when DATABASE_URL does not answer, without printing its password', async () => {
+    const port = await findFreePort();
+    const run = start({
+      children: [fake('manager', 'listens.js')],
+      env: { DATABASE_URL: `postgres://postgres:s3cret@127.0.0.1:${port}/agenstra` },
+    });
+    const { code } = await run.exited;
+    expect(code).to.equal(1);
+    expect(run.output).to.include(
+      `cannot use DATABASE_URL postgres://postgres:***@127.0.0.1:${port}/agenstra`,
+    );
+    expect(run.output).not.to.include('s3cret');
+    expect(run.output).not.to.include('[manager]');
+  });
+
   it('says that agents cannot run when no Docker Engine answers, and starts anyway', async () => {
     const run = start({
       children: [fake('manager', 'listens.js')],
