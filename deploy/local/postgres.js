@@ -195,7 +195,14 @@ async function startEmbeddedPostgres({ dataDir, say }) {
         'C',
       ],
       { ...user, env },
-    );
+    ).catch((error) => {
+      if (user.uid === undefined) throw error;
+      throw new Error(
+        `${error.message}\nPostgreSQL runs as the "postgres" user here; it must be able to reach ` +
+          `${dataDir}. Point AGENSTRA_STATE_DIR at a directory it can reach, or set DATABASE_URL.`,
+        { cause: error },
+      );
+    });
   }
   const port = await findFreePort(LOCAL_HOST);
   // Detached: Ctrl-C in the terminal must not reach the database before the services have drained.
