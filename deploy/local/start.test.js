@@ -301,7 +301,11 @@ describe('npm start with the real services', function () {
   });
 
   const loadService = (file, includeDir, serviceName) => {
-    const definition = protoLoader.loadSync(file, { keepCase: true, includeDirs: [includeDir] });
+    const definition = protoLoader.loadSync(file, {
+      keepCase: true,
+      enums: String,
+      includeDirs: [includeDir],
+    });
     const ServiceClient = serviceName
       .split('.')
       .reduce((node, part) => node[part], grpc.loadPackageDefinition(definition));
@@ -317,7 +321,7 @@ describe('npm start with the real services', function () {
     return new Health(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
   };
   const listServices = (port) => {
-    const directory = path.join(path.dirname(require.resolve('@grpc/reflection')), 'proto');
+    const directory = path.join(path.dirname(require.resolve('@grpc/reflection')), '..', 'proto');
     const file = path.join(directory, 'grpc/reflection/v1/reflection.proto');
     const Reflection = loadService(file, directory, 'grpc.reflection.v1.ServerReflection');
     const client = new Reflection(`127.0.0.1:${port}`, grpc.credentials.createInsecure());
