@@ -1,6 +1,6 @@
 export {
   readGatewayConfig,
-  GatewayConfigError,
+  gatewayConfigSchema,
   DEFAULT_WEB_ROOT,
   type GatewayConfig,
 } from './config';

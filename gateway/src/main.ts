@@ -1,17 +1,22 @@
+import { ConfigError, createLogger, Shutdown } from '@agenstra/shared';
+
 import { readGatewayConfig } from './config';
-import { createLogger } from './logging';
 import { startGateway } from './server';
 
+/** Time beyond the request grace period for the shutdown steps themselves. */
+const SHUTDOWN_MARGIN_MS = 5_000;
+
 async function main(): Promise<void> {
-  let config;
-  try {
-    config = readGatewayConfig();
-  } catch (error) {
-    process.stderr.write(`${(error as Error).message}\n`);
-    process.exit(1);
-  }
-  const logger = createLogger(config.logLevel);
+  const config = readGatewayConfig();
+  const logger = createLogger({ service: 'gateway', level: config.logLevel });
+  const shutdown = new Shutdown({
+    logger,
+    deadlineMs: config.shutdownGraceMs + SHUTDOWN_MARGIN_MS,
+  });
+  shutdown.listen();
+
   const gateway = await startGateway(config, logger);
+  shutdown.register('http server', () => gateway.close());
   logger.info(
     {
       address: gateway.address,
@@ -21,24 +26,14 @@ async function main(): Promise<void> {
     },
     'listening',
   );
-
-  let stopping = false;
-  const stop = async (signal: NodeJS.Signals): Promise<void> => {
-    if (stopping) {
-      logger.warn({ signal }, 'second signal, exiting without waiting for requests');
-      process.exit(1);
-    }
-    stopping = true;
-    logger.info({ signal, graceMs: config.shutdownGraceMs }, 'shutting down');
-    await gateway.close();
-    logger.info('stopped');
-    process.exit(0);
-  };
-  process.on('SIGTERM', (signal) => void stop(signal));
-  process.on('SIGINT', (signal) => void stop(signal));
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`gateway failed to start: ${(error as Error)?.stack ?? String(error)}\n`);
+  const message =
+    error instanceof ConfigError ? error.message : `gateway failed to start: ${String(error)}`;
+  process.stderr.write(`${message}\n`);
+  if (!(error instanceof ConfigError) && error instanceof Error) {
+    process.stderr.write(`${error.stack}\n`);
+  }
   process.exit(1);
 });

@@ -1,10 +1,10 @@
+import type { Logger } from '@agenstra/shared';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 import type { GatewayConfig } from './config';
 import { applyCors } from './cors';
 import { healthzRoute } from './health/healthz';
-import type { Logger } from './logging';
 import { sendText, type Route } from './route';
 import { configJsonRoute } from './runtime-config/config-json';
 import { staticSiteRoute } from './static/static-site';
@@ -14,8 +14,11 @@ export interface RunningGateway {
   address: string;
   /** Base URL for clients on this machine, e.g. `http://127.0.0.1:8080`. */
   url: string;
-  /** Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest. */
-  close(graceMs?: number): Promise<void>;
+  /**
+   * Stops accepting, lets in-flight requests finish for up to `graceMs`, then cuts the rest;
+   * `forced` says whether it had to.
+   */
+  close(graceMs?: number): Promise<{ forced: boolean }>;
 }
 
 export function gatewayRoutes(config: GatewayConfig): Route[] {
@@ -31,7 +34,12 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   const routes = gatewayRoutes(config);
   const corsOrigins = new Set(config.corsOrigins);
 
+  const inFlight = new Set<ServerResponse>();
+  let closing = false;
   const server = createServer((request, response) => {
+    inFlight.add(response);
+    response.on('close', () => inFlight.delete(response));
+    if (closing) response.shouldKeepAlive = false;
     void handleRequest(routes, corsOrigins, logger, request, response);
   });
   await new Promise<void>((resolve, reject) => {
@@ -48,7 +56,15 @@ export async function startGateway(config: GatewayConfig, logger: Logger): Promi
   return {
     address,
     url: `http://${localHost.includes(':') ? `[${localHost}]` : localHost}:${port}`,
-    close: (graceMs = config.shutdownGraceMs) => closeServer(server, graceMs),
+    close: (graceMs = config.shutdownGraceMs) => {
+      // Responses still being prepared end their connection once sent, so a keep-alive
+      // connection does not hold the server open after its last request.
+      closing = true;
+      for (const response of inFlight) {
+        if (!response.headersSent) response.shouldKeepAlive = false;
+      }
+      return closeServer(server, graceMs);
+    },
   };
 }
 
@@ -81,13 +97,17 @@ async function handleRequest(
   }
 }
 
-function closeServer(server: Server, graceMs: number): Promise<void> {
+function closeServer(server: Server, graceMs: number): Promise<{ forced: boolean }> {
   return new Promise((resolve, reject) => {
-    const cutOff = setTimeout(() => server.closeAllConnections(), graceMs);
+    let forced = false;
+    const cutOff = setTimeout(() => {
+      forced = true;
+      server.closeAllConnections();
+    }, graceMs);
     server.close((error) => {
       clearTimeout(cutOff);
       if (error) reject(error);
-      else resolve();
+      else resolve({ forced });
     });
     // Idle keep-alive connections would otherwise hold the server open until they time out.
     server.closeIdleConnections();

@@ -4,7 +4,7 @@ import { request as httpRequest } from 'node:http';
 import { createServer } from 'node:net';
 
 import { readGatewayConfig, type GatewayConfig } from '../config';
-import { createLogger } from '../logging';
+import { createLogger, type LogLevel } from '@agenstra/shared';
 import { startGateway, type RunningGateway } from '../server';
 
 /** A gateway on a free loopback port, configured like production except for the overrides. */
@@ -16,7 +16,13 @@ export async function startTestGateway(overrides: Partial<GatewayConfig>): Promi
     shutdownGraceMs: 1_000,
     ...overrides,
   };
-  return startGateway(config, createLogger(process.env.LOG_LEVEL ?? 'silent'));
+  return startGateway(
+    config,
+    createLogger({
+      service: 'gateway',
+      level: (process.env.TEST_LOG_LEVEL ?? 'silent') as LogLevel,
+    }),
+  );
 }
 
 export interface TestHealthServer {
