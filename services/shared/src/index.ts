@@ -5,3 +5,6 @@ export * from './grpc/server.js';
 export * from './lifecycle/shutdown.js';
 export * from './database/database.js';
 export * from './nats/nats.js';
+export * from './config/service-config.js';
+export * from './database/instance-identity.js';
+export * from './lifecycle/run-service.js';

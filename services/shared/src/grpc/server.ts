@@ -1,3 +1,4 @@
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import {
   Server,
@@ -62,9 +63,18 @@ export class GrpcServer {
     });
     this.health.addToServer(this.server);
 
-    const definition = loadProtoFiles(options.protoFiles ?? [], options.includeDirs ?? []);
-    this.protoServiceNames = serviceNamesOf(definition).filter((name) => !name.startsWith('grpc.'));
-    new ReflectionService(definition).addToServer(this.server);
+    const protoFiles = options.protoFiles ?? [];
+    const includeDirs = options.includeDirs ?? [];
+    const definition = loadProtoFiles(protoFiles, includeDirs);
+    // Imports pull in other packages' services (the controller imports manager messages);
+    // only the services declared in the given files' own packages are this server's.
+    const ownPackages = new Set(protoFiles.map((file) => packageOf(file, includeDirs)));
+    this.protoServiceNames = serviceNamesOf(definition).filter((name) =>
+      ownPackages.has(name.slice(0, name.lastIndexOf('.'))),
+    );
+    new ReflectionService(definition, {
+      services: [...this.protoServiceNames, 'grpc.health.v1.Health'],
+    }).addToServer(this.server);
     for (const name of this.protoServiceNames) this.healthNames.add(name);
     this.healthNames.add('grpc.health.v1.Health');
   }
@@ -168,6 +178,17 @@ function loadProtoFiles(protoFiles: string[], includeDirs: string[]): PackageDef
     defaults: true,
     oneofs: true,
   });
+}
+
+function packageOf(file: string, includeDirs: string[]): string {
+  const candidates = path.isAbsolute(file)
+    ? [file]
+    : includeDirs.map((dir) => path.join(dir, file));
+  const found = candidates.find((candidate) => existsSync(candidate));
+  if (!found) throw new Error(`proto file ${file} not found in ${includeDirs.join(', ')}`);
+  const match = /^\s*package\s+([\w.]+)\s*;/m.exec(readFileSync(found, 'utf8'));
+  if (!match) throw new Error(`proto file ${found} declares no package`);
+  return match[1];
 }
 
 /** Service entries of a package definition are method maps; message and enum entries carry a `format`. */

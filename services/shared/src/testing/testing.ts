@@ -68,3 +68,5 @@ function parseJson(line: string): Record<string, unknown> | undefined {
     return undefined;
   }
 }
+
+export { checkHealth, listServices } from './grpc-clients.js';

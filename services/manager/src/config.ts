@@ -1,0 +1,17 @@
+import { commonServiceSchema, env, loadConfigOrExit } from '@agenstra/shared';
+
+export const managerConfigSchema = {
+  ...commonServiceSchema,
+  grpcPort: env.port('MANAGER_GRPC_PORT', { default: 50052 }),
+  /** Unset: the id generated at first start and stored in this manager's database. */
+  managerId: env.string('MANAGER_ID', { optional: true }),
+  /** Unset: the local socket /var/run/docker.sock. */
+  dockerHost: env.url('DOCKER_HOST', {
+    optional: true,
+    protocols: ['unix:', 'tcp:', 'http:', 'https:'],
+  }),
+  agentImage: env.string('AGENT_IMAGE', { default: 'agenstra/agent:latest' }),
+};
+
+export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);
+export type ManagerConfig = ReturnType<typeof loadManagerConfig>;

@@ -1,0 +1,36 @@
+import { PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
+import { runService } from '@agenstra/shared';
+import { loadManagerConfig, managerConfigSchema } from './config.js';
+import { resolveManagerId } from './identity/manager-id.js';
+import { MANAGER_SCHEMA, managerEntities, managerMigrations } from './migrations/index.js';
+import { pingDocker } from './runtime/docker-ping.js';
+
+async function main(): Promise<void> {
+  const config = loadManagerConfig();
+  await runService({
+    service: 'manager',
+    configSchema: managerConfigSchema,
+    config,
+    database: { schema: MANAGER_SCHEMA, entities: managerEntities, migrations: managerMigrations },
+    proto: { files: protoFilesOf('agenstra.manager.v1'), includeDirs: [PROTO_ROOT] },
+    prepare: async ({ logger, database }) => {
+      const { managerId, source } = await resolveManagerId(config.managerId, database.fork());
+      logger.info({ managerId, source }, 'manager identity');
+
+      const docker = await pingDocker(config.dockerHost);
+      if (docker.ok) {
+        logger.info({ docker: docker.endpoint }, 'Docker Engine answers');
+      } else {
+        logger.warn(
+          { docker: docker.endpoint, reason: docker.reason },
+          'no Docker Engine answers: agents cannot run until one is available',
+        );
+      }
+      // Business services (agents, files, vcs, chat) are added here by their issues; until
+      // then their methods answer UNIMPLEMENTED while reflection already lists them.
+      return { managerId, dockerAvailable: docker.ok };
+    },
+  });
+}
+
+void main();

@@ -1,0 +1,15 @@
+import type { MigrationObject } from '@mikro-orm/core';
+import { ManagerIdentity } from '../identity/manager-identity.entity.js';
+import { Migration20261127000000ManagerIdentity } from './Migration20261127000000ManagerIdentity.js';
+
+export const MANAGER_SCHEMA = 'manager';
+
+export const managerEntities = [ManagerIdentity];
+
+/** Every migration, oldest first; listed explicitly so they run from the compiled dist. */
+export const managerMigrations: MigrationObject[] = [
+  {
+    name: 'Migration20261127000000ManagerIdentity',
+    class: Migration20261127000000ManagerIdentity,
+  },
+];
