@@ -1,9 +1,7 @@
 // Plain CommonJS so mocha runs it as is, without a compile step.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { execFileSync, spawnSync } = require('node:child_process');
 const path = require('node:path');
 const { expect } = require('chai');
-const { before, describe, it } = require('mocha');
 
 const buildScript = path.join(__dirname, 'build.sh');
 

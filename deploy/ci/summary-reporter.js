@@ -1,6 +1,5 @@
 // Mocha's spec output, plus the run's counts written as JSON so test.sh can print one plain
 // summary line without parsing human-oriented text. Plain CommonJS: mocha loads it as is.
-/* eslint-disable @typescript-eslint/no-require-imports */
 const { writeFileSync } = require('node:fs');
 const Mocha = require('mocha');
 
