@@ -70,3 +70,21 @@ function parseJson(line: string): Record<string, unknown> | undefined {
 }
 
 export { checkHealth, listServices } from './grpc-clients.js';
+
+/** The first JSON log line of the service whose `msg` is `message`. */
+export function logEntry(
+  service: RunningService,
+  message: string,
+): Record<string, unknown> | undefined {
+  return service
+    .output()
+    .split('\n')
+    .map(parseJson)
+    .find((entry) => entry?.msg === message);
+}
+
+/** Sends SIGTERM and resolves with the exit code. */
+export function stopService(service: RunningService): Promise<number | null> {
+  if (service.child.exitCode === null) service.child.kill('SIGTERM');
+  return service.exited;
+}
