@@ -94,8 +94,9 @@ export async function ensureDatabaseExists(url: string, logger?: Logger): Promis
     try {
       await client.query(`create database ${quoteIdentifier(name)}`);
     } catch (error) {
-      // 42P04: another process created it between our check and our create.
-      if ((error as { code?: string }).code === '42P04') return false;
+      // Another process created it between our check and our create: 42P04, or 23505 when
+      // both creates ran at the same moment.
+      if (['42P04', '23505'].includes((error as { code?: string }).code ?? '')) return false;
       throw error;
     }
     logger?.info({ database: name }, 'created database');
