@@ -18,9 +18,12 @@ function formatLogLine(line) {
   }
   if (record === null || typeof record !== 'object' || Array.isArray(record))
     return { text: line, record: null };
-  const time =
-    typeof record.time === 'number' ? new Date(record.time).toISOString().slice(11, 19) : '';
-  const level = (PINO_LEVELS[record.level] || String(record.level ?? '')).padEnd(5);
+  // pino writes epoch milliseconds by default; our services may log ISO strings and level labels.
+  const when = new Date(record.time ?? NaN);
+  const time = Number.isNaN(when.getTime()) ? '' : when.toISOString().slice(11, 19);
+  const level = String(PINO_LEVELS[record.level] ?? record.level ?? '')
+    .toUpperCase()
+    .padEnd(5);
   const fields = Object.entries(record)
     .filter(([key]) => !HIDDEN_FIELDS.has(key))
     .map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
