@@ -88,3 +88,4 @@ export function stopService(service: RunningService): Promise<number | null> {
   if (service.child.exitCode === null) service.child.kill('SIGTERM');
   return service.exited;
 }
+export { snapshotMigratedSchema, type MigratedSchema } from './migrated-schema.js';
