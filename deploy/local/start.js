@@ -118,6 +118,8 @@ async function startSystem(options = {}) {
     MANAGER_GRPC_PORT: String(ports.manager),
     GATEWAY_PORT: String(ports.gateway),
     CONTROLLER_ADDRESS: env.CONTROLLER_ADDRESS || `127.0.0.1:${ports.controller}`,
+    // Agent workspaces live beside the other local state unless the operator says otherwise.
+    WORKSPACES_DIR: env.WORKSPACES_DIR || path.join(stateDir, 'workspaces'),
   };
   const services = children.map((child) => startService({ ...child, env: serviceEnv, cwd, write }));
 

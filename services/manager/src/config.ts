@@ -11,6 +11,8 @@ export const managerConfigSchema = {
     protocols: ['unix:', 'tcp:', 'http:', 'https:'],
   }),
   agentImage: env.string('AGENT_IMAGE', { default: 'agenstra/agent:latest' }),
+  /** Host directory holding one workspace directory per agent, bind-mounted at /workspace. */
+  workspacesDir: env.string('WORKSPACES_DIR', { default: '/var/lib/agenstra/workspaces' }),
 };
 
 export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);
