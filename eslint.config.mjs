@@ -20,7 +20,7 @@ export default tseslint.config(
   },
   {
     // deploy/ scripts and their tests are plain CommonJS run by Node and mocha without a build step.
-    files: ['deploy/**/*.js'],
+    files: ['deploy/**/*.js', 'bench/**/*.js'],
     languageOptions: { sourceType: 'commonjs', globals: { ...globals.node, ...globals.mocha } },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
