@@ -1,10 +1,12 @@
 import type { MigrationObject } from '@mikro-orm/core';
+import { Agent } from '../agents/agent.entity.js';
 import { ManagerIdentity } from '../identity/manager-identity.entity.js';
 import { Migration20261127000000ManagerIdentity } from './Migration20261127000000ManagerIdentity.js';
+import { Migration20261127010000Agents } from './Migration20261127010000Agents.js';
 
 export const MANAGER_SCHEMA = 'manager';
 
-export const managerEntities = [ManagerIdentity];
+export const managerEntities = [ManagerIdentity, Agent];
 
 /** Every migration, oldest first; listed explicitly so they run from the compiled dist. */
 export const managerMigrations: MigrationObject[] = [
@@ -12,4 +14,5 @@ export const managerMigrations: MigrationObject[] = [
     name: 'Migration20261127000000ManagerIdentity',
     class: Migration20261127000000ManagerIdentity,
   },
+  { name: 'Migration20261127010000Agents', class: Migration20261127010000Agents },
 ];
