@@ -8,3 +8,4 @@ export * from './nats/nats.js';
 export * from './config/service-config.js';
 export * from './database/instance-identity.js';
 export * from './lifecycle/run-service.js';
+export * from './crypto/secret-box.js';
