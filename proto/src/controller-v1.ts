@@ -5,3 +5,4 @@ export * from '../gen/node/agenstra/controller/v1/files';
 export * from '../gen/node/agenstra/controller/v1/provisioning';
 export * from '../gen/node/agenstra/controller/v1/sessions';
 export * from '../gen/node/agenstra/controller/v1/vcs';
+export * from '../gen/node/agenstra/controller/v1/tokens';

@@ -3,3 +3,4 @@ export * from '../gen/node/agenstra/manager/v1/agents';
 export * from '../gen/node/agenstra/manager/v1/chat';
 export * from '../gen/node/agenstra/manager/v1/files';
 export * from '../gen/node/agenstra/manager/v1/vcs';
+export * from '../gen/node/agenstra/manager/v1/manager';
