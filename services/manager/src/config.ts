@@ -13,6 +13,12 @@ export const managerConfigSchema = {
   agentImage: env.string('AGENT_IMAGE', { default: 'agenstra/agent:latest' }),
   /** Host directory holding one workspace directory per agent, bind-mounted at /workspace. */
   workspacesDir: env.string('WORKSPACES_DIR', { default: '/var/lib/agenstra/workspaces' }),
+  /** Failed chat logins within LOGIN_FAILURE_WINDOW that lock an agent out for LOGIN_LOCKOUT. */
+  loginMaxFailuresPerAgent: env.int('LOGIN_MAX_FAILURES_PER_AGENT', { default: 5, min: 1 }),
+  /** The same for one caller address (the controller logs in for many people: higher). */
+  loginMaxFailuresPerCaller: env.int('LOGIN_MAX_FAILURES_PER_CALLER', { default: 20, min: 1 }),
+  loginFailureWindowMs: env.durationMs('LOGIN_FAILURE_WINDOW', { default: 60_000 }),
+  loginLockoutMs: env.durationMs('LOGIN_LOCKOUT', { default: 5 * 60_000 }),
 };
 
 export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);
