@@ -13,6 +13,8 @@ export const managerConfigSchema = {
   agentImage: env.string('AGENT_IMAGE', { default: 'agenstra/agent:latest' }),
   /** Host directory holding one workspace directory per agent, bind-mounted at /workspace. */
   workspacesDir: env.string('WORKSPACES_DIR', { default: '/var/lib/agenstra/workspaces' }),
+  /** Largest file FileService writes or uploads, in bytes (100 MiB). */
+  filesMaxBytes: env.int('FILES_MAX_BYTES', { default: 100 * 1024 * 1024, min: 1 }),
   /** Failed chat logins within LOGIN_FAILURE_WINDOW that lock an agent out for LOGIN_LOCKOUT. */
   loginMaxFailuresPerAgent: env.int('LOGIN_MAX_FAILURES_PER_AGENT', { default: 5, min: 1 }),
   /** The same for one caller address (the controller logs in for many people: higher). */
