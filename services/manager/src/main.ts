@@ -1,7 +1,8 @@
-import { PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
+import { managerV1, PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
 import { runService } from '@agenstra/shared';
 import { loadManagerConfig, managerConfigSchema } from './config.js';
 import { resolveManagerId } from './identity/manager-id.js';
+import { managerService } from './identity/manager-service.js';
 import { MANAGER_SCHEMA, managerEntities, managerMigrations } from './migrations/index.js';
 import { pingDocker } from './runtime/docker-ping.js';
 
@@ -13,9 +14,16 @@ async function main(): Promise<void> {
     config,
     database: { schema: MANAGER_SCHEMA, entities: managerEntities, migrations: managerMigrations },
     proto: { files: protoFilesOf('agenstra.manager.v1'), includeDirs: [PROTO_ROOT] },
-    prepare: async ({ logger, database }) => {
+    prepare: async ({ logger, database, server }) => {
       const { managerId, source } = await resolveManagerId(config.managerId, database.fork());
       logger.info({ managerId, source }, 'manager identity');
+      server.addService(
+        managerV1.ManagerServiceService,
+        managerService(
+          { managerId, agentImage: config.agentImage, dockerHost: config.dockerHost },
+          logger,
+        ),
+      );
 
       const docker = await pingDocker(config.dockerHost);
       if (docker.ok) {
