@@ -21,6 +21,25 @@ export const managerConfigSchema = {
   loginMaxFailuresPerCaller: env.int('LOGIN_MAX_FAILURES_PER_CALLER', { default: 20, min: 1 }),
   loginFailureWindowMs: env.durationMs('LOGIN_FAILURE_WINDOW', { default: 60_000 }),
   loginLockoutMs: env.durationMs('LOGIN_LOCKOUT', { default: 5 * 60_000 }),
+  /** Limits of agent containers whose request leaves them at 0. */
+  agentDefaultCpuMillis: env.int('AGENT_DEFAULT_CPU_MILLIS', {
+    default: 1000,
+    min: 100,
+    max: 64000,
+  }),
+  agentDefaultMemoryBytes: env.int('AGENT_DEFAULT_MEMORY_BYTES', {
+    default: 2 * 1024 ** 3,
+    min: 64 * 1024 ** 2,
+    max: 256 * 1024 ** 3,
+  }),
+  agentDefaultPidsLimit: env.int('AGENT_DEFAULT_PIDS_LIMIT', { default: 512, min: 64, max: 65536 }),
+  /**
+   * Keys sealing agent secrets at rest: `<key id>:<base64 of 32 bytes>[,<older>...]`, the first
+   * seals. Unset: a development key generated once under MANAGER_STATE_DIR, with a warning.
+   */
+  secretKeys: env.string('MANAGER_SECRET_KEYS', { optional: true, secret: true }),
+  /** The manager's own files (the development secret key). */
+  stateDir: env.string('MANAGER_STATE_DIR', { default: '/var/lib/agenstra/manager' }),
 };
 
 export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);
