@@ -8,6 +8,9 @@
 #                        debootstrap base (deploy/base-image); "debootstrap": always the offline
 #                        base; anything else: used as the base image as is.
 #      AGENT_PULL_TIMEOUT seconds to wait for pulling node:22-bookworm-slim (default 20).
+#      AGENT_CLIS         which agent CLIs to put in the image (clis/versions.txt): "all" (default),
+#                         "none" (fast test images), or a comma list such as "codex,opencode".
+#                         Installed on the host by clis/stage-clis.sh, cached by content hash.
 # Progress goes to stderr; stdout carries only the image reference agenstra/agent:<hash>.
 set -euo pipefail
 
@@ -40,7 +43,7 @@ inputs_hash() {
   local base_description="$1"
   {
     local file
-    for file in Dockerfile .dockerignore build.sh; do
+    for file in Dockerfile .dockerignore build.sh clis/stage-clis.sh clis/versions.txt; do
       printf '== %s\n' "$file"
       cat "${here}/${file}"
     done
@@ -50,6 +53,7 @@ inputs_hash() {
         cat "${here}/${file}"
       done
     printf '== base %s\n' "$base_description"
+    printf '== clis %s\n' "$(docker image inspect --format '{{.Id}}' "$clis_image" 2>/dev/null || echo absent)"
   } | sha256sum | cut -c1-16
 }
 
@@ -83,6 +87,17 @@ if ! flock --nonblock "$lock_fd"; then
 fi
 
 docker info >/dev/null 2>&1 || fail "the Docker Engine does not answer (is dockerd running? DOCKER_HOST=${DOCKER_HOST:-unset})"
+
+# The CLIs travel in their own small image (FROM scratch), so the agent image build copies them
+# with COPY --from instead of sending hundreds of megabytes of build context each time.
+clis_stage="$(bash "${here}/clis/stage-clis.sh")" || fail "staging the agent CLIs failed"
+clis_image="agenstra/agent-clis:$(basename "$clis_stage")"
+if ! image_exists "$clis_image"; then
+  log "building ${clis_image} from ${clis_stage}"
+  printf 'FROM scratch\nCOPY . /opt/agenstra/clis/\n' |
+    docker build --quiet --tag "$clis_image" --file - "$clis_stage" >&2 || fail "building ${clis_image} failed"
+fi
+log "agent CLIs: $(cut -d' ' -f1 "${clis_stage}/installed.txt" | paste -sd, - | sed 's/^$/none/')"
 
 offline_base="$(bash "$base_script" --print-image)"
 case "${AGENT_BASE_IMAGE:-}" in
@@ -134,6 +149,7 @@ build_started=$SECONDS
 docker build --network="$network" \
   --build-arg BASE_IMAGE="$base" \
   --build-arg INPUTS_HASH="$hash" \
+  --build-arg CLIS_IMAGE="$clis_image" \
   --tag "${repository}:${hash}" \
   "$here" >&2 || fail "docker build failed (output above)"
 log "image built in $((SECONDS - build_started))s"
