@@ -74,6 +74,10 @@ export class ProcessRunnerHub implements RunnerHub {
     this.attached.delete(agentId);
   }
 
+  detachAll(): void {
+    for (const agentId of [...this.attached.keys()]) this.detach(agentId);
+  }
+
   send(agentId: string, input: RunnerInput): Promise<void> {
     const attachment = this.attached.get(agentId);
     if (!attachment) {
