@@ -1,0 +1,182 @@
+// Chat round trip with the echo agent: SendMessage → the assistant message on WatchAgent,
+// through a started manager and a real agent container, beside a raw baseline from the same
+// run: one line written to a container of the same image (its command echoes stdin lines)
+// over `docker attach` and read back. N round trips each; prints p50 and p99.
+const { randomUUID } = require('node:crypto');
+const { mkdtempSync, rmSync } = require('node:fs');
+const os = require('node:os');
+const path = require('node:path');
+const { credentials } = require('@grpc/grpc-js');
+const Docker = require('dockerode');
+const { managerV1, eventsV1 } = require('@agenstra/proto');
+const {
+  startService,
+  stopService,
+  throwawayDatabase,
+} = require('../services/shared/dist/testing/testing.js');
+
+const N = Number(process.env.BENCH_N ?? 200);
+const WARMUP = 10;
+const IMAGE = process.env.AGENT_IMAGE ?? 'agenstra/agent:latest';
+const BENCH_LABEL = 'agenstra.bench';
+const MANAGER_MAIN = path.join(__dirname, '../services/manager/dist/main.js');
+
+function percentile(samples, fraction) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil(fraction * sorted.length) - 1)];
+}
+
+function figureLine(label, samples) {
+  const p50 = percentile(samples, 0.5).toFixed(2);
+  const p99 = percentile(samples, 0.99).toFixed(2);
+  return `${label.padEnd(48)} p50 ${p50.padStart(8)} ms   p99 ${p99.padStart(8)} ms   (n=${samples.length})`;
+}
+
+const unary = (client, method, request) =>
+  new Promise((resolve, reject) =>
+    client[method](request, (error, response) => (error ? reject(error) : resolve(response))),
+  );
+
+/** Raw baseline: a container of the agent image running `cat`, one line there and back. */
+async function rawDockerAttachEcho(docker) {
+  const container = await docker.createContainer({
+    Image: IMAGE,
+    Cmd: ['cat'],
+    OpenStdin: true,
+    StdinOnce: false,
+    Tty: false,
+    Labels: { [BENCH_LABEL]: 'chat' },
+    HostConfig: { AutoRemove: false },
+  });
+  try {
+    const stream = await container.attach({
+      stream: true,
+      stdin: true,
+      stdout: true,
+      stderr: true,
+      hijack: true,
+    });
+    await container.start();
+    let buffered = '';
+    let waiting;
+    const { PassThrough } = require('node:stream');
+    const stdout = new PassThrough();
+    stdout.on('data', (chunk) => {
+      buffered += chunk.toString();
+      const newline = buffered.indexOf('\n');
+      if (newline >= 0 && waiting) {
+        buffered = buffered.slice(newline + 1);
+        const resolve = waiting;
+        waiting = undefined;
+        resolve();
+      }
+    });
+    docker.modem.demuxStream(stream, stdout, new PassThrough());
+    const roundTrip = () =>
+      new Promise((resolve) => {
+        waiting = resolve;
+        stream.write(`${JSON.stringify({ type: 'message', id: randomUUID(), text: 'ping' })}\n`);
+      });
+    const samples = [];
+    for (let index = 0; index < N + WARMUP; index++) {
+      const started = process.hrtime.bigint();
+      await roundTrip();
+      if (index >= WARMUP) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    stream.end();
+    return samples;
+  } finally {
+    await container.remove({ force: true });
+  }
+}
+
+/** Through the manager: SendMessage, then wait for the reply on an open WatchAgent stream. */
+async function managerRoundTrip() {
+  const database = throwawayDatabase('agenstra_chat_bench');
+  const workspaces = mkdtempSync(path.join(os.tmpdir(), 'agenstra-chat-bench-'));
+  const manager = await startService(MANAGER_MAIN, {
+    DATABASE_URL: database.url,
+    MANAGER_GRPC_PORT: '0',
+    GRPC_HOST: '127.0.0.1',
+    WORKSPACES_DIR: workspaces,
+    MANAGER_STATE_DIR: workspaces,
+    MANAGER_ID: `chat-bench-${randomUUID().slice(0, 8)}`,
+    LOG_LEVEL: 'warn',
+  });
+  const address = `127.0.0.1:${manager.port}`;
+  const agents = new managerV1.AgentServiceClient(address, credentials.createInsecure());
+  const chat = new managerV1.ChatServiceClient(address, credentials.createInsecure());
+  let agentName;
+  try {
+    const created = await unary(agents, 'createAgent', {
+      agentId: `bench-${randomUUID().slice(0, 8)}`,
+      agent: { displayName: 'chat bench', type: managerV1.AgentType.AGENT_TYPE_ECHO },
+    });
+    agentName = created.agent.name;
+    const { sessionToken } = await unary(chat, 'login', {
+      agent: agentName,
+      password: created.password,
+    });
+
+    // A reply can overtake SendMessage's response: keep replies that nobody waits for yet.
+    const waiting = new Map();
+    const arrived = new Set();
+    const watch = chat.watchAgent({
+      agent: agentName,
+      sessionToken,
+      afterSequence: '0',
+      includeDeltas: false,
+    });
+    watch.on('data', ({ event }) => {
+      const value = event?.payload?.$case === 'chat' ? event.payload.value : undefined;
+      if (value?.kind !== eventsV1.ChatEventKind.CHAT_EVENT_KIND_ASSISTANT_MESSAGE) return;
+      const resolve = waiting.get(value.correlationId);
+      if (resolve) resolve();
+      else arrived.add(value.correlationId);
+    });
+    watch.on('error', () => undefined);
+    const replyTo = (id) =>
+      arrived.delete(id) ? Promise.resolve() : new Promise((resolve) => waiting.set(id, resolve));
+
+    const samples = [];
+    for (let index = 0; index < N + WARMUP; index++) {
+      const started = process.hrtime.bigint();
+      const { message } = await unary(chat, 'sendMessage', {
+        agent: agentName,
+        sessionToken,
+        clientMessageId: randomUUID(),
+        text: `ping ${index}`,
+        authorSubject: '',
+        authorDisplayName: '',
+      });
+      await replyTo(message.id);
+      waiting.delete(message.id);
+      if (index >= WARMUP) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    watch.cancel();
+    return samples;
+  } finally {
+    if (agentName)
+      await unary(agents, 'deleteAgent', { name: agentName, force: true }).catch(() => undefined);
+    agents.close();
+    chat.close();
+    await stopService(manager);
+    await database.drop();
+    rmSync(workspaces, { recursive: true, force: true });
+  }
+}
+
+async function main() {
+  const docker = new Docker();
+  const raw = await rawDockerAttachEcho(docker);
+  const through = await managerRoundTrip();
+  console.log(figureLine('raw docker attach echo (one line)', raw));
+  console.log(figureLine('chat via manager (SendMessage → WatchAgent reply)', through));
+  const overhead = percentile(through, 0.5) - percentile(raw, 0.5);
+  console.log(`chat overhead at p50: ${overhead.toFixed(2)} ms`);
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});
