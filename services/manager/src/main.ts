@@ -4,6 +4,7 @@ import { loadManagerConfig, managerConfigSchema } from './config.js';
 import { resolveManagerId } from './identity/manager-id.js';
 import { managerService } from './identity/manager-service.js';
 import { MANAGER_SCHEMA, managerEntities, managerMigrations } from './migrations/index.js';
+import { startAgentRuntime } from './runtime/agent-runtime.js';
 import { pingDocker } from './runtime/docker-ping.js';
 
 async function main(): Promise<void> {
@@ -14,7 +15,8 @@ async function main(): Promise<void> {
     config,
     database: { schema: MANAGER_SCHEMA, entities: managerEntities, migrations: managerMigrations },
     proto: { files: protoFilesOf('agenstra.manager.v1'), includeDirs: [PROTO_ROOT] },
-    prepare: async ({ logger, database, server }) => {
+    prepare: async (context) => {
+      const { logger, database, server } = context;
       const { managerId, source } = await resolveManagerId(config.managerId, database.fork());
       logger.info({ managerId, source }, 'manager identity');
       server.addService(
@@ -34,7 +36,11 @@ async function main(): Promise<void> {
           'no Docker Engine answers: agents cannot run until one is available',
         );
       }
-      // Business services (agents, files, vcs, chat) are added here by their issues; until
+      // Agents, their containers and runner attachments; chat, files and vcs take
+      // { hub, publisher, managerId, workspacesDir } from `agentRuntime`.
+      const agentRuntime = await startAgentRuntime(context, config, managerId);
+      void agentRuntime;
+      // Further business services (files, vcs, chat) are added here by their issues; until
       // then their methods answer UNIMPLEMENTED while reflection already lists them.
       return { managerId, dockerAvailable: docker.ok };
     },
