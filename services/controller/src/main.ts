@@ -1,8 +1,17 @@
-import { PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
+import { controllerV1, PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
 import { loadOrCreateInstanceId, runService } from '@agenstra/shared';
+import { AuthenticatedHandlers } from './auth/authenticated.js';
+import { Authenticator } from './auth/authenticator.js';
+import { OidcVerifier } from './auth/oidc-verifier.js';
+import { clientService } from './clients/client-service.js';
+import { Clients } from './clients/clients.js';
+import { ClientCredentialsTokens } from './clients/manager-credentials.js';
 import { controllerConfigSchema, loadControllerConfig } from './config.js';
 import { ControllerInstance } from './identity/controller-instance.entity.js';
 import { CONTROLLER_SCHEMA, controllerEntities, controllerMigrations } from './migrations/index.js';
+import { apiTokenService } from './tokens/api-token-service.js';
+import { ApiTokens } from './tokens/api-tokens.js';
+import { openVault } from './vault/open-vault.js';
 
 async function main(): Promise<void> {
   const config = loadControllerConfig();
@@ -16,15 +25,46 @@ async function main(): Promise<void> {
       migrations: controllerMigrations,
     },
     proto: { files: protoFilesOf('agenstra.controller.v1'), includeDirs: [PROTO_ROOT] },
-    prepare: async ({ logger, database }) => {
+    prepare: async ({ logger, database, server }) => {
       const { id: controllerId, created } = await loadOrCreateInstanceId(
         database.fork(),
         ControllerInstance,
       );
       logger.info({ controllerId, created }, 'controller identity');
-      // Business services (clients, agents, files, vcs, sessions, provisioning) are added here
-      // by their issues; until then their methods answer UNIMPLEMENTED.
-      return { controllerId };
+
+      const vault = openVault(config, logger);
+      const apiTokens = new ApiTokens();
+      const oidc = config.oidcIssuer
+        ? new OidcVerifier({
+            issuer: config.oidcIssuer,
+            audience: config.oidcAudience,
+            rolesClaim: config.oidcRolesClaim,
+            adminRole: config.oidcAdminRole,
+          })
+        : undefined;
+      if (!oidc) logger.warn('OIDC_ISSUER is not set: only API tokens authenticate');
+      // Every business service takes its handlers from here, so every RPC is authenticated.
+      const handlers = new AuthenticatedHandlers(
+        new Authenticator(database, apiTokens, oidc),
+        logger,
+      );
+      const clients = new Clients({
+        vault,
+        tokens: new ClientCredentialsTokens(),
+        allowPlaintextManagers: config.allowPlaintextManagers,
+        managerContactTimeoutMs: config.managerContactTimeoutMs,
+      });
+      server.addService(
+        controllerV1.ApiTokenServiceService,
+        apiTokenService(database, apiTokens, handlers),
+      );
+      server.addService(
+        controllerV1.ClientServiceService,
+        clientService(database, clients, handlers),
+      );
+      // Proxied services (agents, files, vcs), sessions and provisioning are added here by
+      // their issues; until then their methods answer UNIMPLEMENTED.
+      return { controllerId, vaultKeyId: vault.currentKeyId, oidcIssuer: config.oidcIssuer };
     },
   });
 }
