@@ -1,5 +1,6 @@
 import { managerV1, PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
 import { runService } from '@agenstra/shared';
+import { serveChat, startChat } from './chat/chat-module.js';
 import { loadManagerConfig, managerConfigSchema } from './config.js';
 import { resolveManagerId } from './identity/manager-id.js';
 import { managerService } from './identity/manager-service.js';
@@ -40,6 +41,16 @@ async function main(): Promise<void> {
       // { hub, publisher, managerId, workspacesDir } from `agentRuntime`.
       const agentRuntime = await startAgentRuntime(context, config, managerId);
       void agentRuntime;
+      const chat = await startChat({
+        database,
+        nats: context.nats,
+        hub: agentRuntime.hub,
+        publisher: agentRuntime.publisher,
+        logger,
+        limits: config,
+      });
+      serveChat(server, chat);
+      context.shutdown.register('chat', () => chat.stop());
       // Further business services (files, vcs, chat) are added here by their issues; until
       // then their methods answer UNIMPLEMENTED while reflection already lists them.
       return { managerId, dockerAvailable: docker.ok };

@@ -2,7 +2,11 @@ import { eventsV1 } from '@agenstra/proto';
 import { FailedPreconditionError } from '@agenstra/shared';
 import type { Logger } from 'pino';
 import type { EventPublisher } from '../events/publisher.js';
-import type { RunnerHub, RunnerOutput } from '../runtime/runner-protocol.js';
+import {
+  RUNNER_PROTOCOL_VERSION,
+  type RunnerHub,
+  type RunnerOutput,
+} from '../runtime/runner-protocol.js';
 import { chatEventOf, deltaEventOf, draftOfRunnerOutput } from './chat-events.js';
 import type { ChatMessage } from './chat-message.entity.js';
 import type { ChatStore } from './chat-store.js';
@@ -52,7 +56,12 @@ export class ChatRelay {
     private readonly logger: Logger,
   ) {}
 
-  /** Listens to every runner and hands over turns left unfinished by an earlier run. */
+  /**
+   * Listens to every runner and picks up turns left unfinished by an earlier run. Runners may
+   * have been attached (and have answered `ready` and re-sent their outputs) before this
+   * subscribed, so it says `hello` again to each agent with an open turn: the runner answers
+   * `ready` (the open turns are re-delivered then) and re-sends what is not acknowledged.
+   */
   start(): void {
     this.unsubscribe = this.hub.subscribe((agentId, output) => {
       void this.inOrder(agentId, () => this.handleOutput(agentId, output));
@@ -60,11 +69,20 @@ export class ChatRelay {
     void this.store.unfinishedTurns().then(
       (turns) => {
         for (const agentId of new Set(turns.map((turn) => turn.agentId))) {
-          void this.inOrder(agentId, () => this.redeliver(agentId));
+          void this.inOrder(agentId, () => this.greet(agentId));
         }
       },
       (error: unknown) => this.logger.warn({ err: error }, 'cannot read unfinished chat turns'),
     );
+  }
+
+  private async greet(agentId: string): Promise<void> {
+    try {
+      await this.hub.send(agentId, { type: 'hello', protocol: RUNNER_PROTOCOL_VERSION });
+    } catch (error) {
+      // Not attached: the runtime says hello itself when it attaches.
+      this.logger.debug({ err: error, agentId }, 'agent runner not attached at chat start');
+    }
   }
 
   /** Stops listening and waits for work already queued. */
