@@ -110,7 +110,10 @@ async function managerRoundTrip() {
   try {
     const created = await unary(agents, 'createAgent', {
       agentId: `bench-${randomUUID().slice(0, 8)}`,
-      agent: { displayName: 'chat bench', type: managerV1.AgentType.AGENT_TYPE_ECHO },
+      agent: managerV1.Agent.fromPartial({
+        displayName: 'chat bench',
+        type: managerV1.AgentType.AGENT_TYPE_ECHO,
+      }),
     });
     agentName = created.agent.name;
     const { sessionToken } = await unary(chat, 'login', {
