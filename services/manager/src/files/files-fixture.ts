@@ -56,6 +56,7 @@ export async function startFilesFixture(
   options: { maxFileBytes?: number; uploadIdleMs?: number } = {},
 ): Promise<FilesFixture> {
   const base = await fs.mkdtemp(path.join(os.tmpdir(), 'agenstra-files-test-'));
+  await fs.chmod(base, 0o755); // the agent's user must reach its workspace, as on a real host
   const workspacesDir = path.join(base, 'workspaces');
   const outsideDir = path.join(base, 'outside');
   await fs.mkdir(workspacesDir);
