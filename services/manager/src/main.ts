@@ -2,6 +2,7 @@ import { managerV1, PROTO_ROOT, protoFilesOf } from '@agenstra/proto';
 import { runService } from '@agenstra/shared';
 import { serveChat, startChat } from './chat/chat-module.js';
 import { loadManagerConfig, managerConfigSchema } from './config.js';
+import { startFiles } from './files/index.js';
 import { resolveManagerId } from './identity/manager-id.js';
 import { managerService } from './identity/manager-service.js';
 import { MANAGER_SCHEMA, managerEntities, managerMigrations } from './migrations/index.js';
@@ -51,6 +52,11 @@ async function main(): Promise<void> {
       });
       serveChat(server, chat);
       context.shutdown.register('chat', () => chat.stop());
+      await startFiles(context, {
+        managerId,
+        workspacesDir: config.workspacesDir,
+        maxFileBytes: config.filesMaxBytes,
+      });
       // Further business services (files, vcs, chat) are added here by their issues; until
       // then their methods answer UNIMPLEMENTED while reflection already lists them.
       return { managerId, dockerAvailable: docker.ok };

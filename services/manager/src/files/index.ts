@@ -1,11 +1,13 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { managerV1 } from '@agenstra/proto';
-import type { ServiceContext } from '@agenstra/shared';
+import { NotFoundError, type ServiceContext } from '@agenstra/shared';
+import { Agent } from '../agents/index.js';
 import { EventPublisher } from '../events/publisher.js';
 import { FileEvents } from './file-events.js';
 import { createFileService, type CallerSubject } from './file-service.js';
 import { WorkspaceFiles } from './workspace-files.js';
+import { followAgentLifecycle, watchAll } from './watch-agents.js';
 import { WorkspaceWatchers } from './workspace-watcher.js';
 
 export { WorkspaceWatchers } from './workspace-watcher.js';
@@ -15,18 +17,16 @@ export interface FilesOptions {
   managerId: string;
   workspacesDir: string;
   maxFileBytes: number;
-  /** Throws NotFoundError for an unknown agent; defaults to "its workspace directory exists". */
-  requireAgent?: (agentId: string) => Promise<void>;
   callerSubject?: CallerSubject;
 }
 
 /**
- * Adds FileService to the server and returns the workspace watchers. The agent runtime calls
- * `watchers.watchWorkspace(agentId)` once an agent's workspace exists (at create and for every
- * agent found at start) and `watchers.unwatch(agentId)` before it removes a workspace.
+ * Adds FileService to the server and watches the workspace of every agent: those in the
+ * database now, and later ones as their `.status` events arrive (see watch-agents.ts).
+ * `watchers.watchWorkspace(agentId)` / `watchers.unwatch(agentId)` may also be called directly.
  */
 export async function startFiles(
-  { logger, nats, server, shutdown }: ServiceContext,
+  { logger, nats, server, shutdown, database }: ServiceContext,
   options: FilesOptions,
 ): Promise<{ files: WorkspaceFiles; watchers: WorkspaceWatchers }> {
   const events = new FileEvents(new EventPublisher(nats, options.managerId), logger);
@@ -42,15 +42,26 @@ export async function startFiles(
     maxFileBytes: options.maxFileBytes,
     events,
     watchers,
-    requireAgent: options.requireAgent,
+    requireAgent: async (agentId) => {
+      const found = await database.fork().count(Agent, { id: agentId });
+      if (found === 0) throw new NotFoundError(`agent "agents/${agentId}" does not exist`);
+    },
   });
   server.addService(
     managerV1.FileServiceService,
     createFileService(files, logger, options.callerSubject),
   );
+  const lifecycle = followAgentLifecycle(nats, options.managerId, watchers, logger);
   shutdown.register('workspace watchers and uploads', async () => {
+    lifecycle.unsubscribe();
     await watchers.close();
     await files.close();
   });
+  const agents = await database.fork().find(Agent, {}, { fields: ['id'] });
+  await watchAll(
+    agents.map((agent) => agent.id),
+    watchers,
+    logger,
+  );
   return { files, watchers };
 }
