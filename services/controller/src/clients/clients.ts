@@ -73,21 +73,23 @@ export class Clients {
     const resolved = { ...settings, auth };
     const manager = await this.reachManager(resolved);
     const now = new Date();
-    const client = em.create(Client, {
-      id,
-      ...columnsOf(resolved),
-      managerId: manager.managerId,
-      state: controllerV1.ClientState.CLIENT_STATE_READY,
-      stateMessage: '',
-      creator: caller.subject,
-      lastContactTime: now,
-      provisionedServer: '',
-      createTime: now,
-      updateTime: now,
-    });
-    await em.transactional(async (tx) => {
-      tx.persist(client);
-      await this.storeSecrets(tx, id, auth);
+    const client = await inTransaction(em, async () => {
+      const created = em.create(Client, {
+        id,
+        ...columnsOf(resolved),
+        managerId: manager.managerId,
+        state: controllerV1.ClientState.CLIENT_STATE_READY,
+        stateMessage: '',
+        creator: caller.subject,
+        lastContactTime: now,
+        provisionedServer: '',
+        createTime: now,
+        updateTime: now,
+      });
+      // The vault's rows reference the client: it must be inserted first.
+      await em.flush();
+      await this.storeSecrets(em, id, auth);
+      return created;
     });
     return { client, generatedApiKey };
   }
@@ -184,10 +186,9 @@ export class Clients {
         lastContactTime: now,
       });
     }
-    em.assign(client, { ...columnsOf(next), updateTime: now });
-    await em.transactional(async (tx) => {
-      tx.persist(client);
-      if (paths.has('api_key') || paths.has('oidc')) await this.storeSecrets(tx, id, next.auth);
+    await inTransaction(em, async () => {
+      em.assign(client, { ...columnsOf(next), updateTime: now });
+      if (paths.has('api_key') || paths.has('oidc')) await this.storeSecrets(em, id, next.auth);
     });
     return client;
   }
@@ -210,10 +211,9 @@ export class Clients {
       );
     }
     const apiKey = randomBytes(API_KEY_BYTES).toString('base64url');
-    await em.transactional(async (tx) => {
-      tx.assign(client, { apiKeyHint: apiKey.slice(-4), updateTime: new Date() });
-      tx.persist(client);
-      await this.options.vault.put(tx, id, CLIENT_API_KEY, apiKey);
+    await inTransaction(em, async () => {
+      em.assign(client, { apiKeyHint: apiKey.slice(-4), updateTime: new Date() });
+      await this.options.vault.put(em, id, CLIENT_API_KEY, apiKey);
     });
     return { client, apiKey };
   }
@@ -334,6 +334,19 @@ export class Clients {
   private async grantedClientIds(em: EntityManager, subject: string): Promise<string[]> {
     const grants = await em.find(ClientGrant, { subject }, { fields: ['clientId'] });
     return grants.map((grant) => grant.clientId);
+  }
+}
+
+/** Runs `work` on `em` in one transaction; what it changed is flushed at commit. */
+async function inTransaction<T>(em: EntityManager, work: () => Promise<T>): Promise<T> {
+  await em.begin();
+  try {
+    const result = await work();
+    await em.commit();
+    return result;
+  } catch (error) {
+    await em.rollback();
+    throw error;
   }
 }
 
