@@ -120,6 +120,8 @@ async function startSystem(options = {}) {
     CONTROLLER_ADDRESS: env.CONTROLLER_ADDRESS || `127.0.0.1:${ports.controller}`,
     // Agent workspaces live beside the other local state unless the operator says otherwise.
     WORKSPACES_DIR: env.WORKSPACES_DIR || path.join(stateDir, 'workspaces'),
+    // The local manager listens on loopback without TLS; production managers present certificates.
+    CONTROLLER_ALLOW_PLAINTEXT_MANAGERS: env.CONTROLLER_ALLOW_PLAINTEXT_MANAGERS || 'true',
   };
   const services = children.map((child) => startService({ ...child, env: serviceEnv, cwd, write }));
 
