@@ -144,10 +144,12 @@ export class Agents {
   async create(input: NewAgent): Promise<{ agent: managerV1.Agent; password: string }> {
     const em = this.options.database.fork();
     const agentId = input.agentId || randomUUID();
+    const password = generateAgentPassword();
+    // scrypt is deliberately slow: let it run while the database is asked.
+    const hashing = hashAgentPassword(password);
     if (await em.findOne(Agent, { id: agentId })) {
       throw new AlreadyExistsError(`agent "agents/${agentId}" already exists`);
     }
-    const password = generateAgentPassword();
     const row = Object.assign(new Agent(), {
       id: agentId,
       displayName: input.displayName,
@@ -160,7 +162,7 @@ export class Agents {
       pidsLimit: input.resources?.pidsLimit || this.options.defaults.pidsLimit,
       model: input.model,
       environment: input.environment,
-      passwordHash: await hashAgentPassword(password),
+      passwordHash: await hashing,
       desiredState: 'running',
       createTime: new Date(),
       updateTime: new Date(),
@@ -185,8 +187,10 @@ export class Agents {
       row.containerId = containerId;
       await em.flush();
       await this.runtime.start(containerId);
-      await this.initRepository(row, containerId);
-      await this.options.hub.attach(agentId, containerId);
+      await Promise.all([
+        this.initRepository(row, containerId),
+        this.options.hub.attach(agentId, containerId),
+      ]);
     } catch (error) {
       await this.undoCreate(em, row, containerId, !workspaceExisted);
       this.publishState(agentId, { state: AgentState.AGENT_STATE_FAILED, reason: describe(error) });
