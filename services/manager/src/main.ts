@@ -41,7 +41,6 @@ async function main(): Promise<void> {
       // Agents, their containers and runner attachments; chat, files and vcs take
       // { hub, publisher, managerId, workspacesDir } from `agentRuntime`.
       const agentRuntime = await startAgentRuntime(context, config, managerId);
-      void agentRuntime;
       const chat = await startChat({
         database,
         nats: context.nats,

@@ -87,7 +87,7 @@ const MAX_LOG_LINE_CHARS = 64 * 1024;
 /**
  * The Docker side of agents: one hardened container per agent, found again by its labels.
  *
- * Decisions (see README "Agent containers"):
+ * Decisions:
  * - Restart policy `unless-stopped`: a crashed runner comes back by itself, and a container the
  *   manager stopped stays stopped, also across engine restarts.
  * - The root file system stays writable: the agent CLIs keep state under $HOME (e.g. ~/.claude) and
@@ -289,6 +289,7 @@ export class ContainerRuntime {
   ): () => void {
     let stopped = false;
     let current: Readable | undefined;
+    let failing = false;
     const connect = async () => {
       while (!stopped) {
         try {
@@ -298,6 +299,7 @@ export class ContainerRuntime {
               label: [`${MANAGER_LABEL}=${this.options.managerId}`],
             }),
           })) as unknown as Readable;
+          failing = false;
           const lines = new LineSplitter();
           for await (const chunk of current) {
             for (const line of lines.push(chunk as Buffer)) {
@@ -310,7 +312,11 @@ export class ContainerRuntime {
             }
           }
         } catch (error) {
-          if (!stopped) this.options.logger.warn({ err: error }, 'Docker event stream failed');
+          // Once per outage, not once per retry.
+          if (!stopped && !failing) {
+            this.options.logger.warn({ err: error }, 'Docker event stream failed; retrying');
+          }
+          failing = true;
         }
         if (!stopped) await new Promise((resolve) => setTimeout(resolve, 1000));
       }
