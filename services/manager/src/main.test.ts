@@ -70,7 +70,7 @@ describe('manager start-up', () => {
       const client = new Client(`127.0.0.1:${manager.port}`, credentials.createInsecure());
       const error = await new Promise<ServiceError | null>((resolve) =>
         client.makeUnaryRequest(
-          '/agenstra.manager.v1.AgentService/GetAgent',
+          '/agenstra.manager.v1.VcsService/GetStatus',
           raw,
           raw,
           Buffer.alloc(0),
