@@ -1,14 +1,18 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { promisify } from 'node:util';
 import { eventsV1 } from '@agenstra/proto';
+import { createLogger } from '@agenstra/shared';
 import { expect } from 'chai';
+import { EventPublisher } from '../events/publisher.js';
 import { startFilesFixture, type FilesFixture } from './files-fixture.js';
+import { followAgentLifecycle } from './watch-agents.js';
 
 const { FileActor, FileEventKind } = eventsV1;
 const run = promisify(execFile);
 /** Longer than the watcher's coalescing window, so anything still coming has arrived. */
 const QUIET_MS = 1500;
 const TEST_LABEL = 'agenstra.test=files-events';
+const silent = createLogger({ service: 'files-test', level: 'silent' });
 
 type FileEvent = eventsV1.FileEvent;
 const fileOf = (event: eventsV1.Event): FileEvent =>
@@ -142,6 +146,42 @@ describe('file events', () => {
     await fixture.watchers.unwatch(agent.agentId);
     await asAgent(agent.dir, 'echo x > quiet.txt');
     expect(await settle(agent.agentId)).to.deep.equal([]);
+  });
+
+  it('starts watching on an agent status event and stops on DELETING', async () => {
+    const other = await fixture.newAgent();
+    const lifecycle = followAgentLifecycle(
+      fixture.nats,
+      fixture.managerId,
+      fixture.watchers,
+      silent,
+    );
+    const publisher = new EventPublisher(fixture.nats, fixture.managerId);
+    const announce = async (state: eventsV1.AgentState) => {
+      await publisher.publish(
+        publisher.envelope(other.agentId, {
+          $case: 'status',
+          value: { agentId: other.agentId, state, previousState: 0, reason: '' },
+        }),
+      );
+      await fixture.nats.flush();
+    };
+    try {
+      await announce(eventsV1.AgentState.AGENT_STATE_RUNNING);
+      await asAgent(other.dir, 'echo hi > seen.txt');
+      const seen = await fixture.waitForEvents((e) => e.agentId === other.agentId, 1);
+      expect(seen.map(fileOf).map((e) => e.path)).to.deep.equal(['seen.txt']);
+      await announce(eventsV1.AgentState.AGENT_STATE_DELETING);
+      await fixture.nats.flush();
+      await asAgent(other.dir, 'echo hi > unseen.txt');
+      expect((await settle(other.agentId)).map(fileOf).map((e) => e.path)).to.deep.equal([
+        'seen.txt',
+      ]);
+      expect(fixture.watchers.isWatching(other.agentId)).to.equal(false);
+    } finally {
+      lifecycle.unsubscribe();
+      await fixture.watchers.unwatch(other.agentId);
+    }
   });
 
   describe('from the agent container', () => {

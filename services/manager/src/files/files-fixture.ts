@@ -35,6 +35,7 @@ export interface FilesFixture {
   /** A directory beside the workspaces that nothing may read or write through the service. */
   outsideDir: string;
   managerId: string;
+  nats: NatsConnection;
   files: WorkspaceFiles;
   watchers: WorkspaceWatchers;
   client: Client;
@@ -108,6 +109,7 @@ export async function startFilesFixture(
     workspacesDir,
     outsideDir,
     managerId,
+    nats,
     files,
     watchers,
     client,

@@ -57,8 +57,9 @@ export async function startFiles(
     await watchers.close();
     await files.close();
   });
+  // Watching walks whole trees; the manager serves meanwhile rather than wait for it.
   const agents = await database.fork().find(Agent, {}, { fields: ['id'] });
-  await watchAll(
+  void watchAll(
     agents.map((agent) => agent.id),
     watchers,
     logger,
