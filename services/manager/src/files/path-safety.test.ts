@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
@@ -236,6 +236,23 @@ describe('FileService path safety', () => {
       await fs.symlink(fixture.outsideDir, path.join(agent.dir, 'tree', 'link-inside-tree'));
       await fixture.call('deleteFile', { agent: agent.name, path: 'tree', recursive: true });
       expect(await fs.readdir(agent.dir)).to.not.include.members(['doomed-link', 'tree']);
+    });
+  });
+
+  describe('special files the agent may plant', () => {
+    it('refuses to read or replace a FIFO instead of blocking on it', async () => {
+      const made = spawnSync('mkfifo', [path.join(agent.dir, 'pipe')]);
+      expect(made.status).to.equal(0);
+      expect(await codeOf(fixture.read({ agent: agent.name, path: 'pipe' }))).to.equal(
+        status.FAILED_PRECONDITION,
+      );
+      expect(
+        await codeOf(
+          fixture.call('writeFile', { agent: agent.name, path: 'pipe', content: Buffer.from('x') }),
+        ),
+      ).to.equal(status.FAILED_PRECONDITION);
+      const { file } = await fixture.call('statFile', { agent: agent.name, path: 'pipe' });
+      expect(file.type).to.equal(4); // FILE_TYPE_OTHER
     });
   });
 
