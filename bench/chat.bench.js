@@ -101,7 +101,6 @@ async function managerRoundTrip() {
     WORKSPACES_DIR: workspaces,
     MANAGER_STATE_DIR: workspaces,
     MANAGER_ID: `chat-bench-${randomUUID().slice(0, 8)}`,
-    LOG_LEVEL: 'warn',
   });
   const address = `127.0.0.1:${manager.port}`;
   const agents = new managerV1.AgentServiceClient(address, credentials.createInsecure());

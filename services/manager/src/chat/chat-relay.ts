@@ -104,6 +104,8 @@ export class ChatRelay {
       turnState: 'pending',
     });
     if (!created) return message;
+    // A new turn has no outputs yet: nothing to look up when its first line arrives.
+    this.turns.set(message.id, { agentId, handledSeq: 0, seenSeq: 0, deltaCount: 0 });
     await this.publishPersisted(message);
     await this.inOrder(agentId, () => this.deliver(message));
     return message;
@@ -131,7 +133,13 @@ export class ChatRelay {
       }
       return;
     }
-    await this.store.markTurn(message.id, 'delivered');
+    // Only informative (pending and delivered turns are both re-sent), so not waited for; a
+    // `done` stored first is never moved back.
+    this.store
+      .markTurn(message.id, 'delivered')
+      .catch((error: unknown) =>
+        this.logger.warn({ err: error, messageId: message.id }, 'cannot mark a turn delivered'),
+      );
   }
 
   /** The runner forgets nothing it accepted, and ignores ids it has seen: send every open turn. */

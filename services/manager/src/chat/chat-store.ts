@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, quoteIdentifier, type Database } from '@agenstra/shared';
-import { ForeignKeyConstraintViolationException } from '@mikro-orm/core';
+import {
+  ForeignKeyConstraintViolationException,
+  UniqueConstraintViolationException,
+} from '@mikro-orm/core';
 import {
   ChatMessage,
   type ChatAuthorRole,
@@ -30,66 +33,80 @@ export interface AppendResult {
   created: boolean;
 }
 
-class DuplicateFound {
-  constructor(readonly message: ChatMessage) {}
-}
-
 /** The agents' persisted chat: PostgreSQL is the source of truth for history and turn state. */
 export class ChatStore {
   private readonly sequenceTable: string;
+  private readonly messageTable: string;
 
   constructor(private readonly database: Database) {
     this.sequenceTable = `${quoteIdentifier(database.schema)}."chat_sequence"`;
+    this.messageTable = `${quoteIdentifier(database.schema)}."chat_message"`;
   }
 
   /**
-   * Stores a message with the agent's next sequence. The counter row is incremented first in
-   * the same transaction: its row lock makes concurrent writers of one agent take turns, so the
-   * duplicate check after it is exact and a duplicate rolls back without using up a number.
-   * Idempotency keys: a user message's client id, an agent output's (turn, runner seq).
+   * Stores a message with the agent's next sequence, in one statement: it increments the
+   * agent's counter row (whose lock makes writers of one agent take turns) and inserts the row
+   * with that number, both only when no row has the same idempotency key (a user message's
+   * client id, an agent output's turn and runner seq). A duplicate committed concurrently makes
+   * the insert hit a unique constraint, which undoes the whole statement: no number is used up.
    */
   async append(draft: NewChatMessage): Promise<AppendResult> {
-    const earlier = await this.findDuplicate(this.database.fork(), draft);
-    if (earlier) return { message: earlier, created: false };
+    const em = this.database.fork();
+    const id = randomUUID();
+    const duplicateCondition =
+      draft.clientMessageId !== undefined
+        ? '"agent_id" = ? and "client_message_id" = ?'
+        : draft.correlationId !== undefined && draft.runnerSeq !== undefined
+          ? '"correlation_id" = ? and "runner_seq" = ?'
+          : 'false';
+    const duplicateParams =
+      draft.clientMessageId !== undefined
+        ? [draft.agentId, draft.clientMessageId]
+        : draft.correlationId !== undefined && draft.runnerSeq !== undefined
+          ? [draft.correlationId, draft.runnerSeq]
+          : [];
+    const notDuplicate = `not exists (select 1 from ${this.messageTable} where ${duplicateCondition})`;
     try {
-      const message = await this.database.fork().transactional(async (tx) => {
-        const [counter] = await tx.execute<{ last_sequence: string }[]>(
-          `insert into ${this.sequenceTable} ("agent_id", "last_sequence") values (?, 1)
+      const rows = await em.execute<Record<string, unknown>[]>(
+        `with "next" as (
+           insert into ${this.sequenceTable} ("agent_id", "last_sequence")
+             select ?, 1 where ${notDuplicate}
              on conflict ("agent_id") do update
              set "last_sequence" = ${this.sequenceTable}."last_sequence" + 1
-             returning "last_sequence"`,
-          [draft.agentId],
-        );
-        const duplicate = await this.findDuplicate(tx, draft);
-        if (duplicate) throw new DuplicateFound(duplicate);
-        const id = randomUUID();
-        const row = tx.create(ChatMessage, {
+             returning "last_sequence"
+         )
+         insert into ${this.messageTable} ("id", "agent_id", "sequence", "kind", "correlation_id",
+           "client_message_id", "author_role", "author_subject", "author_display_name", "text",
+           "payload", "runner_seq", "turn_state", "create_time")
+         select ?, ?, "next"."last_sequence", ?, ?, ?, ?, ?, ?, ?, ?::jsonb, ?, ?, now() from "next"
+         returning *`,
+        [
+          draft.agentId,
+          ...duplicateParams,
           id,
-          agentId: draft.agentId,
-          sequence: Number(counter.last_sequence),
-          kind: draft.kind,
-          correlationId: draft.correlationId ?? id,
-          clientMessageId: draft.clientMessageId ?? null,
-          authorRole: draft.authorRole,
-          authorSubject: draft.authorSubject,
-          authorDisplayName: draft.authorDisplayName,
-          text: draft.text,
-          payload: draft.payload ?? null,
-          runnerSeq: draft.runnerSeq ?? null,
-          turnState: draft.turnState ?? null,
-          createTime: new Date(),
-        });
-        await tx.flush();
-        return row;
-      });
-      return { message, created: true };
+          draft.agentId,
+          draft.kind,
+          draft.correlationId ?? id,
+          draft.clientMessageId ?? null,
+          draft.authorRole,
+          draft.authorSubject,
+          draft.authorDisplayName,
+          draft.text,
+          draft.payload ? JSON.stringify(draft.payload) : null,
+          draft.runnerSeq ?? null,
+          draft.turnState ?? null,
+        ],
+      );
+      if (rows.length === 1) return { message: em.map(ChatMessage, rows[0]), created: true };
     } catch (error) {
-      if (error instanceof DuplicateFound) return { message: error.message, created: false };
       if (error instanceof ForeignKeyConstraintViolationException) {
         throw new NotFoundError(`agent ${draft.agentId} does not exist`);
       }
-      throw error;
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
     }
+    const earlier = await this.findDuplicate(this.database.fork(), draft);
+    if (!earlier) throw new Error('a chat message was neither stored nor found as a duplicate');
+    return { message: earlier, created: false };
   }
 
   private findDuplicate(
@@ -166,7 +183,7 @@ export class ChatStore {
     const [row] = await this.database
       .fork()
       .execute<{ highest: number | null }[]>(
-        `select max("runner_seq") as "highest" from ${quoteIdentifier(this.database.schema)}."chat_message" where "correlation_id" = ?`,
+        `select max("runner_seq") as "highest" from ${this.messageTable} where "correlation_id" = ?`,
         [correlationId],
       );
     return Number(row?.highest ?? 0);
