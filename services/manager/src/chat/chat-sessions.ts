@@ -7,6 +7,9 @@ import type { LoginRateLimiter } from './login-rate-limiter.js';
 /** A session lasts this long after its last use. */
 export const SESSION_IDLE_MS = 24 * 3_600_000;
 const TOKEN_BYTES = 32;
+/** How stale a session's stored expiry may get before a use writes the extension. */
+const EXTEND_EVERY_MS = 60_000;
+const MAX_CACHED_SESSIONS = 10_000;
 
 /** Checks an agent's password in constant time; false for an unknown agent too. */
 export type AgentPasswordCheck = (agentId: string, password: string) => Promise<boolean>;
@@ -23,6 +26,8 @@ export function hashSessionToken(token: string): string {
  * `ended` with the token hash on logout, so open watches close at once.
  */
 export class ChatSessions extends EventEmitter<{ ended: [tokenHash: string] }> {
+  private readonly recentlyExtended = new Map<string, { agentId: string; expireTime: Date }>();
+
   constructor(
     private readonly database: Database,
     private readonly checkPassword: AgentPasswordCheck,
@@ -58,8 +63,10 @@ export class ChatSessions extends EventEmitter<{ ended: [tokenHash: string] }> {
   }
 
   /**
-   * Checks that the token is a live session of this agent and extends it by SESSION_IDLE_MS.
-   * Returns the new expiry; UNAUTHENTICATED otherwise.
+   * Checks that the token is a live session of this agent and extends it to SESSION_IDLE_MS
+   * from now; UNAUTHENTICATED otherwise. The extension is written at most once per
+   * EXTEND_EVERY_MS per session (a chat sends many messages a minute, each would be a write);
+   * logout clears the cache at once.
    */
   async authenticate(
     agentId: string,
@@ -67,6 +74,13 @@ export class ChatSessions extends EventEmitter<{ ended: [tokenHash: string] }> {
   ): Promise<{ tokenHash: string; expireTime: Date }> {
     if (!token) throw new UnauthenticatedError('session_token is required');
     const tokenHash = hashSessionToken(token);
+    const cached = this.recentlyExtended.get(tokenHash);
+    if (
+      cached?.agentId === agentId &&
+      cached.expireTime.getTime() - Date.now() > SESSION_IDLE_MS - EXTEND_EVERY_MS
+    ) {
+      return { tokenHash, expireTime: cached.expireTime };
+    }
     const expireTime = new Date(Date.now() + SESSION_IDLE_MS);
     const updated = await this.database
       .fork()
@@ -75,7 +89,15 @@ export class ChatSessions extends EventEmitter<{ ended: [tokenHash: string] }> {
         { tokenHash, agentId, expireTime: { $gt: new Date() } },
         { expireTime },
       );
-    if (updated !== 1) throw new UnauthenticatedError(NO_SESSION);
+    if (updated !== 1) {
+      this.recentlyExtended.delete(tokenHash);
+      throw new UnauthenticatedError(NO_SESSION);
+    }
+    this.recentlyExtended.set(tokenHash, { agentId, expireTime });
+    if (this.recentlyExtended.size > MAX_CACHED_SESSIONS) {
+      const oldest = this.recentlyExtended.keys().next().value;
+      if (oldest !== undefined) this.recentlyExtended.delete(oldest);
+    }
     return { tokenHash, expireTime };
   }
 
@@ -87,6 +109,7 @@ export class ChatSessions extends EventEmitter<{ ended: [tokenHash: string] }> {
 
   async logout(agentId: string, token: string): Promise<void> {
     const tokenHash = hashSessionToken(token);
+    this.recentlyExtended.delete(tokenHash);
     await this.database.fork().nativeDelete(ChatSession, { tokenHash, agentId });
     this.emit('ended', tokenHash);
   }
