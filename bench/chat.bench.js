@@ -9,6 +9,9 @@ const path = require('node:path');
 const { credentials } = require('@grpc/grpc-js');
 const Docker = require('dockerode');
 const { managerV1, eventsV1 } = require('@agenstra/proto');
+const { connect } = require('nats');
+const { EVENT_STREAM } = require('@agenstra/shared');
+const { inboxConsumerName } = require('../services/manager/dist/chat/chat-inbox.js');
 const {
   startService,
   stopService,
@@ -94,13 +97,14 @@ async function rawDockerAttachEcho(docker) {
 async function managerRoundTrip() {
   const database = throwawayDatabase('agenstra_chat_bench');
   const workspaces = mkdtempSync(path.join(os.tmpdir(), 'agenstra-chat-bench-'));
+  const managerId = `chat-bench-${randomUUID().slice(0, 8)}`;
   const manager = await startService(MANAGER_MAIN, {
     DATABASE_URL: database.url,
     MANAGER_GRPC_PORT: '0',
     GRPC_HOST: '127.0.0.1',
     WORKSPACES_DIR: workspaces,
     MANAGER_STATE_DIR: workspaces,
-    MANAGER_ID: `chat-bench-${randomUUID().slice(0, 8)}`,
+    MANAGER_ID: managerId,
   });
   const address = `127.0.0.1:${manager.port}`;
   const agents = new managerV1.AgentServiceClient(address, credentials.createInsecure());
@@ -163,9 +167,18 @@ async function managerRoundTrip() {
     agents.close();
     chat.close();
     await stopService(manager);
+    await deleteInboxConsumer(managerId);
     await database.drop();
     rmSync(workspaces, { recursive: true, force: true });
   }
+}
+
+/** A manager's durable inbox consumer outlives it by design; the bench manager's must go. */
+async function deleteInboxConsumer(managerId) {
+  const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+  const jsm = await nats.jetstreamManager();
+  await jsm.consumers.delete(EVENT_STREAM, inboxConsumerName(managerId)).catch(() => false);
+  await nats.close();
 }
 
 async function main() {

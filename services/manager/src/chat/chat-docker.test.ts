@@ -12,6 +12,9 @@ import {
 import { credentials } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import Docker from 'dockerode';
+import { EVENT_STREAM } from '@agenstra/shared';
+import { connect } from 'nats';
+import { inboxConsumerName } from './chat-inbox.js';
 import { unaryCall } from './testing/chat-fixture.js';
 import { WatchCollector } from './testing/watch-collector.js';
 
@@ -57,6 +60,11 @@ describe('chat through a real manager and agent container', function () {
     for (const container of containers) {
       await docker.getContainer(container.Id).remove({ force: true });
     }
+    // The manager's durable inbox consumer outlives it by design; a test manager's must go.
+    const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
+    const jsm = await nats.jetstreamManager();
+    await jsm.consumers.delete(EVENT_STREAM, inboxConsumerName(managerId)).catch(() => false);
+    await nats.close();
     await database.drop();
     await rm(stateDir, { recursive: true, force: true });
   });
