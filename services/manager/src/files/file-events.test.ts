@@ -149,6 +149,12 @@ describe('file events', () => {
   });
 
   it('starts watching on an agent status event and stops on DELETING', async () => {
+    const waitUntil = async (condition: () => boolean) => {
+      for (let attempt = 0; attempt < 200 && !condition(); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 25));
+      }
+      expect(condition()).to.equal(true);
+    };
     const other = await fixture.newAgent();
     const lifecycle = followAgentLifecycle(
       fixture.nats,
@@ -168,11 +174,12 @@ describe('file events', () => {
     };
     try {
       await announce(eventsV1.AgentState.AGENT_STATE_RUNNING);
+      await waitUntil(() => fixture.watchers.isWatching(other.agentId));
       await asAgent(other.dir, 'echo hi > seen.txt');
       const seen = await fixture.waitForEvents((e) => e.agentId === other.agentId, 1);
       expect(seen.map(fileOf).map((e) => e.path)).to.deep.equal(['seen.txt']);
       await announce(eventsV1.AgentState.AGENT_STATE_DELETING);
-      await fixture.nats.flush();
+      await waitUntil(() => !fixture.watchers.isWatching(other.agentId));
       await asAgent(other.dir, 'echo hi > unseen.txt');
       expect((await settle(other.agentId)).map(fileOf).map((e) => e.path)).to.deep.equal([
         'seen.txt',

@@ -50,6 +50,7 @@ function isAtOrBelow(path: string, prefix: string): boolean {
  */
 export class WorkspaceWatchers {
   private readonly watches = new Map<string, WorkspaceWatch>();
+  private readonly started = new WeakSet<WorkspaceWatch>();
 
   constructor(
     private readonly workspacesDir: string,
@@ -69,6 +70,7 @@ export class WorkspaceWatchers {
     this.watches.set(agentId, watch);
     try {
       await watch.start();
+      this.started.add(watch);
     } catch (error) {
       this.watches.delete(agentId);
       await watch.stop();
@@ -80,11 +82,14 @@ export class WorkspaceWatchers {
   async unwatch(agentId: string): Promise<void> {
     const watch = this.watches.get(agentId);
     this.watches.delete(agentId);
+    if (watch) this.started.delete(watch);
     await watch?.stop();
   }
 
+  /** True once the workspace's watches are in place, so every later change is seen. */
   isWatching(agentId: string): boolean {
-    return this.watches.has(agentId);
+    const watch = this.watches.get(agentId);
+    return watch !== undefined && this.started.has(watch);
   }
 
   async recordOwnChange(agentId: string, change: OwnChange): Promise<void> {
