@@ -6,6 +6,8 @@ import { VaultSecret } from './vault-secret.entity.js';
 /** Names of a client's secrets in the vault. */
 export const CLIENT_API_KEY = 'api_key';
 export const CLIENT_OIDC_SECRET = 'oidc_client_secret';
+/** The password the manager returned when the agent was created; the user never sees it. */
+export const agentPasswordSecret = (agentId: string) => `agent_password/${agentId}`;
 
 /** Rows re-sealed per transaction during a rotation, so a big vault never holds one long lock. */
 const ROTATION_BATCH = 200;
