@@ -12,6 +12,11 @@ import { CONTROLLER_SCHEMA, controllerEntities, controllerMigrations } from './m
 import { apiTokenService } from './tokens/api-token-service.js';
 import { ApiTokens } from './tokens/api-tokens.js';
 import { openVault } from './vault/open-vault.js';
+import { agentProxyService } from './proxy/agent-proxy.js';
+import { fileProxyService } from './proxy/file-proxy.js';
+import { ManagerChannels } from './proxy/manager-channels.js';
+import { ManagerProxy } from './proxy/manager-proxy.js';
+import { vcsProxyService } from './proxy/vcs-proxy.js';
 
 async function main(): Promise<void> {
   const config = loadControllerConfig();
@@ -25,7 +30,7 @@ async function main(): Promise<void> {
       migrations: controllerMigrations,
     },
     proto: { files: protoFilesOf('agenstra.controller.v1'), includeDirs: [PROTO_ROOT] },
-    prepare: async ({ logger, database, server }) => {
+    prepare: async ({ logger, database, server, shutdown }) => {
       const { id: controllerId, created } = await loadOrCreateInstanceId(
         database.fork(),
         ControllerInstance,
@@ -48,9 +53,10 @@ async function main(): Promise<void> {
         new Authenticator(database, apiTokens, oidc),
         logger,
       );
+      const managerTokens = new ClientCredentialsTokens();
       const clients = new Clients({
         vault,
-        tokens: new ClientCredentialsTokens(),
+        tokens: managerTokens,
         allowPlaintextManagers: config.allowPlaintextManagers,
         managerContactTimeoutMs: config.managerContactTimeoutMs,
       });
@@ -62,8 +68,23 @@ async function main(): Promise<void> {
         controllerV1.ClientServiceService,
         clientService(database, clients, handlers),
       );
-      // Proxied services (agents, files, vcs), sessions and provisioning are added here by
-      // their issues; until then their methods answer UNIMPLEMENTED.
+      const managerChannels = new ManagerChannels();
+      shutdown.register('manager channels', async () => managerChannels.close());
+      const proxy = new ManagerProxy({
+        database,
+        clients,
+        tokens: managerTokens,
+        channels: managerChannels,
+        handlers,
+      });
+      server.addService(
+        controllerV1.AgentServiceService,
+        agentProxyService(database, proxy, vault, handlers),
+      );
+      server.addService(controllerV1.FileServiceService, fileProxyService(proxy));
+      server.addService(controllerV1.VcsServiceService, vcsProxyService(proxy));
+      // Sessions and provisioning are added here by their issues; until then their methods
+      // answer UNIMPLEMENTED.
       return { controllerId, vaultKeyId: vault.currentKeyId, oidcIssuer: config.oidcIssuer };
     },
   });
