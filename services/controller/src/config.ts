@@ -27,6 +27,10 @@ export const controllerConfigSchema = {
   managerContactTimeoutMs: env.durationMs('CONTROLLER_MANAGER_CONTACT_TIMEOUT', {
     default: 5000,
   }),
+  /** Silence on a session stream after which a heartbeat is sent. */
+  sessionHeartbeatIntervalMs: env.durationMs('CONTROLLER_SESSION_HEARTBEAT_INTERVAL', {
+    default: 15_000,
+  }),
 };
 
 export const loadControllerConfig = () => loadConfigOrExit('controller', controllerConfigSchema);

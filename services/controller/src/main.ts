@@ -11,6 +11,9 @@ import { ControllerInstance } from './identity/controller-instance.entity.js';
 import { CONTROLLER_SCHEMA, controllerEntities, controllerMigrations } from './migrations/index.js';
 import { apiTokenService } from './tokens/api-token-service.js';
 import { ApiTokens } from './tokens/api-tokens.js';
+import { ManagerChats } from './sessions/manager-chat.js';
+import { sessionService } from './sessions/session-service.js';
+import { Sessions } from './sessions/sessions.js';
 import { openVault } from './vault/open-vault.js';
 import { agentProxyService } from './proxy/agent-proxy.js';
 import { fileProxyService } from './proxy/file-proxy.js';
@@ -30,7 +33,7 @@ async function main(): Promise<void> {
       migrations: controllerMigrations,
     },
     proto: { files: protoFilesOf('agenstra.controller.v1'), includeDirs: [PROTO_ROOT] },
-    prepare: async ({ logger, database, server, shutdown }) => {
+    prepare: async ({ logger, database, server, nats, shutdown }) => {
       const { id: controllerId, created } = await loadOrCreateInstanceId(
         database.fork(),
         ControllerInstance,
@@ -83,8 +86,20 @@ async function main(): Promise<void> {
       );
       server.addService(controllerV1.FileServiceService, fileProxyService(proxy));
       server.addService(controllerV1.VcsServiceService, vcsProxyService(proxy));
-      // Sessions and provisioning are added here by their issues; until then their methods
-      // answer UNIMPLEMENTED.
+      const sessions = new Sessions({
+        database,
+        nats,
+        clients,
+        vault,
+        chats: new ManagerChats(clients, managerTokens),
+        logger,
+        heartbeatIntervalMs: config.sessionHeartbeatIntervalMs,
+      });
+      server.addService(controllerV1.SessionServiceService, sessionService(sessions, handlers));
+      // Open session streams end at drain so their tabs resume on another process.
+      server.onDrain(() => sessions.drain());
+      shutdown.register('sessions', async () => sessions.close());
+      // Provisioning is added here by its issue; until then its methods answer UNIMPLEMENTED.
       return { controllerId, vaultKeyId: vault.currentKeyId, oidcIssuer: config.oidcIssuer };
     },
   });
