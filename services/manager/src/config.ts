@@ -40,6 +40,9 @@ export const managerConfigSchema = {
   secretKeys: env.string('MANAGER_SECRET_KEYS', { optional: true, secret: true }),
   /** The manager's own files (the development secret key). */
   stateDir: env.string('MANAGER_STATE_DIR', { default: '/var/lib/agenstra/manager' }),
+  /** Author and committer of VcsService commits whose request names no author. */
+  gitDefaultAuthorName: env.string('GIT_DEFAULT_AUTHOR_NAME', { default: 'Agenstra' }),
+  gitDefaultAuthorEmail: env.string('GIT_DEFAULT_AUTHOR_EMAIL', { default: 'agenstra@localhost' }),
 };
 
 export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);

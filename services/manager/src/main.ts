@@ -8,6 +8,7 @@ import { managerService } from './identity/manager-service.js';
 import { MANAGER_SCHEMA, managerEntities, managerMigrations } from './migrations/index.js';
 import { startAgentRuntime } from './runtime/agent-runtime.js';
 import { pingDocker } from './runtime/docker-ping.js';
+import { startVcs } from './vcs/index.js';
 
 async function main(): Promise<void> {
   const config = loadManagerConfig();
@@ -56,6 +57,7 @@ async function main(): Promise<void> {
         workspacesDir: config.workspacesDir,
         maxFileBytes: config.filesMaxBytes,
       });
+      startVcs(context, agentRuntime, config);
       // Further business services (files, vcs, chat) are added here by their issues; until
       // then their methods answer UNIMPLEMENTED while reflection already lists them.
       return { managerId, dockerAvailable: docker.ok };

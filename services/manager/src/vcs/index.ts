@@ -1,0 +1,61 @@
+import { managerV1 } from '@agenstra/proto';
+import { FailedPreconditionError, NotFoundError, type ServiceContext } from '@agenstra/shared';
+import { Agent } from '../agents/index.js';
+import { secretContext } from '../agents/agents.js';
+import type { AgentRuntime } from '../runtime/agent-runtime.js';
+import type { RepositoryCredentials } from './credentials.js';
+import { ContainerExec } from './git-exec.js';
+import { Vcs, type VcsTarget } from './vcs.js';
+import { createVcsService } from './vcs-service.js';
+
+export { cloneRepository, type CloneRequest } from './clone.js';
+export { ContainerExec } from './git-exec.js';
+export type { RepositoryCredentials } from './credentials.js';
+export { Vcs, type VcsTarget } from './vcs.js';
+
+export interface VcsConfig {
+  gitDefaultAuthorName: string;
+  gitDefaultAuthorEmail: string;
+}
+
+/** Opens an agent row's sealed repository credentials (see Agents.setRepository). */
+export function credentialsOf(
+  row: Agent,
+  agentRuntime: Pick<AgentRuntime, 'secretBox'>,
+): RepositoryCredentials | undefined {
+  if (!row.repositoryCredentials || !row.repositoryCredentialsKind) return undefined;
+  const value = JSON.parse(
+    agentRuntime.secretBox.openString(
+      row.repositoryCredentials,
+      secretContext(row.id, 'repository_credentials'),
+    ),
+  ) as Omit<RepositoryCredentials, 'kind'>;
+  return { ...value, kind: row.repositoryCredentialsKind };
+}
+
+/** Adds VcsService to the server; git runs in each agent's container. */
+export function startVcs(
+  { database, server, logger }: Pick<ServiceContext, 'database' | 'server' | 'logger'>,
+  agentRuntime: Pick<AgentRuntime, 'runtime' | 'publisher' | 'secretBox'>,
+  config: VcsConfig,
+): Vcs {
+  const resolve = async (agentId: string): Promise<VcsTarget> => {
+    const row = await database.fork().findOne(Agent, { id: agentId });
+    if (!row) throw new NotFoundError(`agent "agents/${agentId}" does not exist`);
+    if (!row.containerId) {
+      throw new FailedPreconditionError(
+        `agent "agents/${agentId}" has no container; start the agent`,
+      );
+    }
+    return { containerId: row.containerId, credentials: credentialsOf(row, agentRuntime) };
+  };
+  const vcs = new Vcs({
+    exec: new ContainerExec(agentRuntime.runtime.docker),
+    resolve,
+    publisher: agentRuntime.publisher,
+    defaultAuthor: { name: config.gitDefaultAuthorName, email: config.gitDefaultAuthorEmail },
+    logger: logger.child({ component: 'vcs' }),
+  });
+  server.addService(managerV1.VcsServiceService, createVcsService(vcs, logger));
+  return vcs;
+}
