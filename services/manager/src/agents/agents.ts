@@ -141,15 +141,23 @@ export class Agents {
     this.options.hub.detachAll();
   }
 
+  /**
+   * Creates the row, the workspace and the container, and returns once the engine runs it.
+   *
+   * The id is claimed by inserting the row before anything else is touched, so a taken id never
+   * reaches another agent's container or workspace. Independent steps overlap: the password is
+   * hashed while the row, workspace and container are made; a fresh workspace gets its git
+   * repository while the container is created; the hub attaches to the created container before it
+   * starts (the runner's first output cannot be missed; hello waits in its stdin) while the
+   * container id and the hash are written.
+   */
   async create(input: NewAgent): Promise<{ agent: managerV1.Agent; password: string }> {
     const em = this.options.database.fork();
     const agentId = input.agentId || randomUUID();
     const password = generateAgentPassword();
-    // scrypt is deliberately slow: let it run while the database is asked.
     const hashing = hashAgentPassword(password);
-    if (await em.findOne(Agent, { id: agentId })) {
-      throw new AlreadyExistsError(`agent "agents/${agentId}" already exists`);
-    }
+    // Awaited below; a create refused before that must not leave an unhandled rejection.
+    hashing.catch(() => undefined);
     const row = Object.assign(new Agent(), {
       id: agentId,
       displayName: input.displayName,
@@ -162,7 +170,9 @@ export class Agents {
       pidsLimit: input.resources?.pidsLimit || this.options.defaults.pidsLimit,
       model: input.model,
       environment: input.environment,
-      passwordHash: await hashing,
+      // Until the hash is written with the container id: matches no password (not a scrypt hash),
+      // and nobody holds the password before CreateAgent returns it.
+      passwordHash: '',
       desiredState: 'running',
       createTime: new Date(),
       updateTime: new Date(),
@@ -183,14 +193,20 @@ export class Agents {
     let containerId: string | undefined;
     try {
       await this.runtime.prepareWorkspace(agentId);
-      containerId = await this.runtime.create(this.specOf(row));
-      row.containerId = containerId;
-      await em.flush();
-      await this.runtime.start(containerId);
-      await Promise.all([
-        this.initRepository(row, containerId),
-        this.options.hub.attach(agentId, containerId),
+      await allSucceeded([
+        this.runtime.create(this.specOf(row)).then((id) => (containerId = id)),
+        !workspaceExisted && !row.repositoryUrl && this.runtime.initFreshWorkspace(agentId),
       ]);
+      const created = containerId!;
+      await allSucceeded([
+        hashing.then((hash) => {
+          row.passwordHash = hash;
+          row.containerId = created;
+          return em.flush();
+        }),
+        this.options.hub.attach(agentId, created).then(() => this.runtime.start(created)),
+      ]);
+      await this.initRepository(row, created);
     } catch (error) {
       await this.undoCreate(em, row, containerId, !workspaceExisted);
       this.publishState(agentId, { state: AgentState.AGENT_STATE_FAILED, reason: describe(error) });
@@ -224,7 +240,11 @@ export class Agents {
     this.options.hub.detach(row.id);
   }
 
-  /** Without a repository the workspace starts as an empty git repository (cloning is issue 4). */
+  /**
+   * In the running container, because the agent controls a workspace that already existed: the
+   * repository of an agent that has one is cloned here (issue 4); a kept workspace without `.git`
+   * becomes an empty git repository. A fresh workspace was initialised before the start.
+   */
   private async initRepository(row: Agent, containerId: string): Promise<void> {
     if (row.repositoryUrl) return;
     if (await exists(path.join(this.runtime.workspaceOf(row.id), '.git'))) return;
@@ -557,6 +577,16 @@ function decodePageToken(token: string): { createTime: Date; id: string } | unde
     // falls through to the error below
   }
   throw new InvalidArgumentError('page_token: not a token from ListAgents');
+}
+
+/**
+ * Waits for every step (false: a step that does not apply), then fails with the first failure, so
+ * a rollback never races a step that is still running.
+ */
+async function allSucceeded(steps: Array<Promise<unknown> | false>): Promise<void> {
+  const results = await Promise.allSettled(steps);
+  const failure = results.find((result) => result.status === 'rejected');
+  if (failure) throw failure.reason;
 }
 
 async function exists(file: string): Promise<boolean> {

@@ -1,5 +1,8 @@
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs/promises';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { eventsV1 } from '@agenstra/proto';
 import type Docker from 'dockerode';
@@ -122,6 +125,46 @@ export class ContainerRuntime {
     await fs.chown(dir, AGENT_UID, AGENT_GID);
     await fs.chmod(dir, 0o750);
     return dir;
+  }
+
+  /**
+   * `git init` of a workspace the manager has just created, on the host, then handed to the agent
+   * user. Git otherwise runs in the container because the agent controls the workspace (README,
+   * Decisions); a directory created a moment ago holds nothing an agent wrote, so git reads no
+   * agent content here, and creating an agent needs no docker exec round trip. Only for that case:
+   * a workspace that already existed is initialised in the container. (Git runs as root because
+   * the agent user may not traverse WORKSPACES_DIR on the host.)
+   */
+  async initFreshWorkspace(agentId: string): Promise<void> {
+    const dir = this.workspaceOf(agentId);
+    try {
+      await execFileAsync('git', ['-c', 'init.defaultBranch=main', 'init', '-q', dir], {
+        cwd: dir,
+        // No configuration of the host's users or system reaches the agent's repository.
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: dir,
+          GIT_CONFIG_NOSYSTEM: '1',
+          GIT_CONFIG_GLOBAL: '/dev/null',
+          LC_ALL: 'C',
+        },
+      });
+    } catch (error) {
+      const { stderr, code } = error as { stderr?: string; code?: unknown };
+      // A plain Error: an ENOENT here means no git on the host, not an absent Docker Engine.
+      throw new Error(
+        `git init of the new workspace failed` +
+          (code === 'ENOENT' ? ': git is not installed on the manager host' : '') +
+          (stderr ? `: ${stderr.trim()}` : ''),
+        { cause: error },
+      );
+    }
+    const entries = await fs.readdir(path.join(dir, '.git'), { recursive: true });
+    await Promise.all(
+      ['.git', ...entries.map((entry) => path.join('.git', entry))].map((entry) =>
+        fs.lchown(path.join(dir, entry), AGENT_UID, AGENT_GID),
+      ),
+    );
   }
 
   async removeWorkspace(agentId: string): Promise<void> {
@@ -506,6 +549,8 @@ export function stateOfContainer(
     running: false,
   };
 }
+
+const execFileAsync = promisify(execFile);
 
 function missing(reason: string): ContainerObservation {
   return {
