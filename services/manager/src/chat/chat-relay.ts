@@ -41,12 +41,20 @@ interface TurnProgress {
  * Work for one agent runs strictly in order (one queue per agent), so runner seqs are handled
  * in the order they were written and a turn is acknowledged only after everything before its
  * `done` is stored.
+ *
+ * Only what the next step depends on is waited for on the way to the runner and back: a
+ * publish is written to the NATS connection before the runner gets the message (one connection
+ * keeps its order, so the stream and watchers still see persisted → published → delivered),
+ * and its JetStream acknowledgement is awaited afterwards; a `done` is stored and acknowledged
+ * beside the queue, so the next message is not delivered behind that write.
  */
 export class ChatRelay {
   private readonly queues = new Map<string, Promise<void>>();
   private readonly turns = new Map<string, TurnProgress>();
   /** Turns where storing a line failed: ignored until the runner re-sends them after `ready`. */
   private readonly stalled = new Set<string>();
+  /** Publishes and turn endings started by the queues and not awaited there; `stop` waits. */
+  private readonly inFlight = new Set<Promise<void>>();
   private unsubscribe?: () => void;
 
   constructor(
@@ -89,6 +97,7 @@ export class ChatRelay {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     await Promise.allSettled([...this.queues.values()]);
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /** Persists, publishes and delivers a user message; a known client id returns the first one. */
@@ -106,8 +115,11 @@ export class ChatRelay {
     if (!created) return message;
     // A new turn has no outputs yet: nothing to look up when its first line arrives.
     this.turns.set(message.id, { agentId, handledSeq: 0, seenSeq: 0, deltaCount: 0 });
-    await this.publishPersisted(message);
+    // Written to NATS now, before the runner can answer; the caller still returns only once
+    // JetStream has it.
+    const published = this.publishPersisted(message);
     await this.inOrder(agentId, () => this.deliver(message));
+    await published;
     return message;
   }
 
@@ -200,12 +212,10 @@ export class ChatRelay {
       if (output.type === 'delta') deltaIndex = progress.deltaCount++;
     }
     if (output.type === 'done') {
-      await this.store.markTurn(turnId, 'done');
+      // Every line before it is stored (the queue awaited each): the turn can end beside the
+      // queue. A re-sent line meanwhile is recognised from the rows (`progressOf`).
       this.turns.delete(turnId);
-      await this.hub.send(agentId, { type: 'ack', id: turnId }).catch((error: unknown) =>
-        // The runner re-sends the turn after its next hello and is acknowledged then.
-        this.logger.debug({ err: error, agentId, turnId }, 'cannot acknowledge a finished turn'),
-      );
+      this.track(this.finishTurn(agentId, turnId));
       return;
     }
     if (seq <= progress.handledSeq) return;
@@ -231,7 +241,27 @@ export class ChatRelay {
       ...draft,
     });
     progress.handledSeq = seq;
-    if (created) await this.publishPersisted(message);
+    if (created) this.track(this.publishPersisted(message));
+  }
+
+  /** Stores the turn as done, then lets the runner forget it; never rejects. */
+  private async finishTurn(agentId: string, turnId: string): Promise<void> {
+    try {
+      await this.store.markTurn(turnId, 'done');
+    } catch (error) {
+      // Not acknowledged: the runner re-sends the turn after its next hello, ending it again.
+      this.logger.error({ err: error, agentId, turnId }, 'cannot store a finished turn');
+      return;
+    }
+    await this.hub.send(agentId, { type: 'ack', id: turnId }).catch((error: unknown) =>
+      // The runner re-sends the turn after its next hello and is acknowledged then.
+      this.logger.debug({ err: error, agentId, turnId }, 'cannot acknowledge a finished turn'),
+    );
+  }
+
+  private track(work: Promise<void>): void {
+    this.inFlight.add(work);
+    void work.finally(() => this.inFlight.delete(work));
   }
 
   private async progressOf(agentId: string, turnId: string): Promise<TurnProgress | undefined> {

@@ -1,9 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { NotFoundError, quoteIdentifier, type Database } from '@agenstra/shared';
-import {
-  ForeignKeyConstraintViolationException,
-  UniqueConstraintViolationException,
-} from '@mikro-orm/core';
+import type { Knex } from '@mikro-orm/postgresql';
 import {
   ChatMessage,
   type ChatAuthorRole,
@@ -33,12 +30,23 @@ export interface AppendResult {
   created: boolean;
 }
 
+/** PostgreSQL error codes (SQLSTATE). */
+const UNIQUE_VIOLATION = '23505';
+const FOREIGN_KEY_VIOLATION = '23503';
+
 /** The agents' persisted chat: PostgreSQL is the source of truth for history and turn state. */
 export class ChatStore {
   private readonly sequenceTable: string;
   private readonly messageTable: string;
+  /**
+   * The ORM's own connection pool, for the statements every chat message runs: `em.execute`
+   * inlines and escapes every parameter into the SQL text and adds its bookkeeping (about
+   * 1 ms per statement); knex sends them as bound parameters over the same pool.
+   */
+  private readonly knex: Knex;
 
   constructor(private readonly database: Database) {
+    this.knex = database.orm.em.getConnection().getKnex();
     this.sequenceTable = `${quoteIdentifier(database.schema)}."chat_sequence"`;
     this.messageTable = `${quoteIdentifier(database.schema)}."chat_message"`;
   }
@@ -51,7 +59,6 @@ export class ChatStore {
    * the insert hit a unique constraint, which undoes the whole statement: no number is used up.
    */
   async append(draft: NewChatMessage): Promise<AppendResult> {
-    const em = this.database.fork();
     const id = randomUUID();
     const duplicateCondition =
       draft.clientMessageId !== undefined
@@ -67,7 +74,7 @@ export class ChatStore {
           : [];
     const notDuplicate = `not exists (select 1 from ${this.messageTable} where ${duplicateCondition})`;
     try {
-      const rows = await em.execute<Record<string, unknown>[]>(
+      const rows = await this.rows(
         `with "next" as (
            insert into ${this.sequenceTable} ("agent_id", "last_sequence")
              select ?, 1 where ${notDuplicate}
@@ -97,12 +104,15 @@ export class ChatStore {
           draft.turnState ?? null,
         ],
       );
-      if (rows.length === 1) return { message: em.map(ChatMessage, rows[0]), created: true };
+      if (rows.length === 1) {
+        return { message: this.database.fork().map(ChatMessage, rows[0]), created: true };
+      }
     } catch (error) {
-      if (error instanceof ForeignKeyConstraintViolationException) {
+      const code = (error as { code?: string }).code;
+      if (code === FOREIGN_KEY_VIOLATION) {
         throw new NotFoundError(`agent ${draft.agentId} does not exist`);
       }
-      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      if (code !== UNIQUE_VIOLATION) throw error;
     }
     const earlier = await this.findDuplicate(this.database.fork(), draft);
     if (!earlier) throw new Error('a chat message was neither stored nor found as a duplicate');
@@ -166,16 +176,32 @@ export class ChatStore {
     );
   }
 
-  /** Moves a turn forward; a finished turn never goes back. */
+  /**
+   * Moves a turn forward; a finished turn never goes back. `delivered` is only informative
+   * (pending and delivered turns are both re-sent), so it does not wait for the WAL flush that
+   * every chat message's own statements wait for; `done` does, as the runner forgets the turn
+   * once it is acknowledged.
+   */
   async markTurn(userMessageId: string, state: TurnState): Promise<void> {
     const allowedFrom: TurnState[] = state === 'done' ? ['pending', 'delivered'] : ['pending'];
-    await this.database
-      .fork()
-      .nativeUpdate(
-        ChatMessage,
-        { id: userMessageId, turnState: { $in: allowedFrom } },
-        { turnState: state },
-      );
+    const sql = `update ${this.messageTable} set "turn_state" = ?
+       where "id" = ? and "turn_state" in (${allowedFrom.map(() => '?').join(', ')})`;
+    const params = [state, userMessageId, ...allowedFrom];
+    if (state === 'done') {
+      await this.rows(sql, params);
+      return;
+    }
+    await this.knex.transaction(async (transaction) => {
+      await transaction.raw('set local synchronous_commit = off');
+      await transaction.raw(sql, params);
+    });
+  }
+
+  private async rows(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]> {
+    const result = (await this.knex.raw(sql, params as Knex.RawBinding[])) as {
+      rows: Record<string, unknown>[];
+    };
+    return result.rows;
   }
 
   /** The highest runner seq persisted for a turn (0 when none), to drop re-sent lines. */
