@@ -1,6 +1,8 @@
 // Agent create-to-running: CreateAgent through a started manager until GetAgent reports RUNNING,
 // beside a raw baseline from the same run: `docker run -d` of the same image (the CLI returns once
-// the container has started). N of each; prints medians. Every container is labelled and removed.
+// the container has started). N of each, interleaved (raw, manager, raw, ...) so that load from
+// other processes on the machine weighs on both sides alike; prints medians. Every container is
+// labelled and removed.
 const { execFileSync } = require('node:child_process');
 const { randomUUID } = require('node:crypto');
 const { mkdtempSync, rmSync } = require('node:fs');
@@ -14,7 +16,7 @@ const {
   throwawayDatabase,
 } = require('../services/shared/dist/testing/testing.js');
 
-const N = Number(process.env.BENCH_N ?? 5);
+const N = Number(process.env.BENCH_N ?? 10);
 const IMAGE = process.env.AGENT_IMAGE ?? 'agenstra/agent:latest';
 const BENCH_LABEL = 'agenstra.bench=agents';
 const MANAGER_MAIN = path.join(__dirname, '../services/manager/dist/main.js');
@@ -31,19 +33,35 @@ const unary = (client, method, request) =>
   );
 
 function rawDockerRun() {
-  const samples = [];
-  for (let index = 0; index < N; index++) {
-    const started = process.hrtime.bigint();
-    const id = execFileSync('docker', ['run', '-d', '--label', BENCH_LABEL, IMAGE], {
-      encoding: 'utf8',
-    }).trim();
-    samples.push(elapsedMs(started));
-    execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
-  }
-  return samples;
+  const started = process.hrtime.bigint();
+  const id = execFileSync('docker', ['run', '-d', '--label', BENCH_LABEL, IMAGE], {
+    encoding: 'utf8',
+  }).trim();
+  const elapsed = elapsedMs(started);
+  execFileSync('docker', ['rm', '-f', id], { stdio: 'ignore' });
+  return elapsed;
 }
 
-async function throughManager() {
+async function createUntilRunning(client, agentId) {
+  const started = process.hrtime.bigint();
+  const { agent } = await unary(client, 'createAgent', {
+    agentId,
+    agent: managerV1.Agent.fromPartial({
+      displayName: 'create bench',
+      type: managerV1.AgentType.AGENT_TYPE_ECHO,
+    }),
+  });
+  let state = agent.state;
+  while (state !== eventsV1.AgentState.AGENT_STATE_RUNNING) {
+    if (state === eventsV1.AgentState.AGENT_STATE_FAILED) throw new Error(agent.stateReason);
+    state = (await unary(client, 'getAgent', { name: agent.name })).agent.state;
+  }
+  const elapsed = elapsedMs(started);
+  await unary(client, 'deleteAgent', { name: agent.name, keepWorkspace: false });
+  return elapsed;
+}
+
+async function measure() {
   const database = throwawayDatabase('agenstra_agents_bench');
   const workspaces = mkdtempSync(path.join(os.tmpdir(), 'agenstra-agents-bench-'));
   const manager = await startService(MANAGER_MAIN, {
@@ -60,26 +78,14 @@ async function throughManager() {
     `127.0.0.1:${manager.port}`,
     credentials.createInsecure(),
   );
-  const samples = [];
+  const raw = [];
+  const through = [];
   try {
     for (let index = 0; index < N; index++) {
-      const started = process.hrtime.bigint();
-      const { agent } = await unary(client, 'createAgent', {
-        agentId: `bench-${index}`,
-        agent: managerV1.Agent.fromPartial({
-          displayName: 'create bench',
-          type: managerV1.AgentType.AGENT_TYPE_ECHO,
-        }),
-      });
-      let state = agent.state;
-      while (state !== eventsV1.AgentState.AGENT_STATE_RUNNING) {
-        if (state === eventsV1.AgentState.AGENT_STATE_FAILED) throw new Error(agent.stateReason);
-        state = (await unary(client, 'getAgent', { name: agent.name })).agent.state;
-      }
-      samples.push(elapsedMs(started));
-      await unary(client, 'deleteAgent', { name: agent.name, keepWorkspace: false });
+      raw.push(rawDockerRun());
+      through.push(await createUntilRunning(client, `bench-${index}`));
     }
-    return samples;
+    return { raw, through };
   } finally {
     client.close();
     await stopService(manager);
@@ -101,8 +107,7 @@ async function main() {
     ],
     { stdio: 'ignore' },
   );
-  const raw = rawDockerRun();
-  const through = await throughManager();
+  const { raw, through } = await measure();
   console.log(figureLine('raw `docker run -d` (baseline)', raw));
   console.log(figureLine('CreateAgent until RUNNING (labels, limits, git init, attach)', through));
   console.log(`ratio (median): ${(median(through) / median(raw)).toFixed(2)}x`);
