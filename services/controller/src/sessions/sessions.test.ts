@@ -1,7 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { credentials, Metadata, status, type ClientReadableStream } from '@grpc/grpc-js';
 import { controllerV1, eventsV1, managerV1 } from '@agenstra/proto';
-import { createLogger, openDatabase, SecretBox, type Database } from '@agenstra/shared';
+import path from 'node:path';
+import {
+  createLogger,
+  formatSecretKeys,
+  openDatabase,
+  SecretBox,
+  type Database,
+} from '@agenstra/shared';
+import { startService, stopService } from '@agenstra/shared/testing';
 import { expect } from 'chai';
 import {
   CONTROLLER_SCHEMA,
@@ -164,11 +172,15 @@ describe('controller sessions', function () {
     return `clients/sessions/agents/${agentId}`;
   }
 
-  function open(token: string, request: Partial<controllerV1.OpenSessionRequest> = {}) {
+  function open(
+    token: string,
+    request: Partial<controllerV1.OpenSessionRequest> = {},
+    via = sessions,
+  ) {
     const metadata = new Metadata();
     metadata.set('authorization', `Bearer ${token}`);
     const watch = new SessionWatch(
-      sessions.openSession(
+      via.openSession(
         controllerV1.OpenSessionRequest.fromPartial({ client: 'clients/sessions', ...request }),
         metadata,
       ),
@@ -337,5 +349,47 @@ describe('controller sessions', function () {
     const failure = await failureOf(send(session, 'clients/sessions/agents/nobody', 'hi'));
     expect(failure.code).to.equal(status.FAILED_PRECONDITION);
     tab.close();
+  });
+
+  it('fans one agent out to sessions on two controller processes, and takes a Login on either', async () => {
+    const second = await startService(path.resolve(__dirname, '..', 'main.js'), {
+      DATABASE_URL: stack.databaseUrl,
+      CONTROLLER_GRPC_PORT: '0',
+      GRPC_HOST: '127.0.0.1',
+      OIDC_ISSUER: stack.issuer.issuer,
+      OIDC_AUDIENCE: 'urn:agenstra:controller',
+      CONTROLLER_SECRET_KEYS: formatSecretKeys([stack.secretKey]),
+      CONTROLLER_ALLOW_PLAINTEXT_MANAGERS: 'true',
+    });
+    const secondSessions = new controllerV1.SessionServiceClient(
+      `127.0.0.1:${second.port}`,
+      credentials.createInsecure(),
+    );
+    try {
+      const agent = await echoAgent();
+      const onFirst = open(alice);
+      const onSecond = open(alice, {}, secondSessions);
+      const [firstSession, secondSession] = await Promise.all([onFirst, onSecond].map(sessionOf));
+      // Each Login goes to the other process than the one holding the stream.
+      await login(secondSession, agent);
+      await stack.call(
+        secondSessions,
+        secondSessions.login,
+        { session: firstSession, agent, password: '', afterSequence: '0' },
+        alice,
+      );
+      await loggedIn(onFirst, agent);
+      await loggedIn(onSecond, agent);
+      await send(secondSession, agent, 'across processes');
+      for (const tab of [onFirst, onSecond]) await replyTo(tab, agent, 'across processes');
+      expect(onFirst.chat(agent).map((chat) => chat.sequence)).to.deep.equal(
+        onSecond.chat(agent).map((chat) => chat.sequence),
+      );
+      onFirst.close();
+      onSecond.close();
+    } finally {
+      secondSessions.close();
+      await stopService(second);
+    }
   });
 });
