@@ -229,6 +229,20 @@ describe('agents in real containers', function () {
     expect((await fs.stat(path.join(workspacesDir, 'hardened', '.git', 'HEAD'))).uid).to.equal(
       1000,
     );
+    expect(
+      await fs.readFile(path.join(workspacesDir, 'hardened', '.git', 'HEAD'), 'utf8'),
+    ).to.equal('ref: refs/heads/main\n');
+    const gitEntries = await fs.readdir(path.join(workspacesDir, 'hardened', '.git'), {
+      recursive: true,
+    });
+    const owners = await Promise.all(
+      gitEntries.map(async (entry) => {
+        const stat = await fs.lstat(path.join(workspacesDir, 'hardened', '.git', entry));
+        return `${stat.uid}:${stat.gid}`;
+      }),
+    );
+    expect(gitEntries).to.include('config');
+    expect(new Set(owners)).to.deep.equal(new Set(['1000:1000']));
   });
 
   it('returns the password once and stores only its scrypt hash; secret environment is sealed and never returned', async () => {
@@ -431,6 +445,37 @@ describe('agents in real containers', function () {
       id: 'm1',
       text: 'echo: ping',
     });
+  });
+
+  it('attaches before the container starts: the runner answers the hello of the attachment, unprompted by the caller', async () => {
+    const ready = new Promise<RunnerOutput>((resolve, reject) => {
+      const unsubscribe = manager.agentRuntime.hub.subscribe((agentId, output) => {
+        if (agentId !== 'early' || output.type !== 'ready') return;
+        unsubscribe();
+        clearTimeout(timer);
+        resolve(output);
+      });
+      // Fails with a message instead of the suite's long timeout when the hello was lost.
+      const timer = setTimeout(() => {
+        unsubscribe();
+        reject(new Error('the runner never answered the hello written before its start'));
+      }, 30_000);
+    });
+    await manager.create({}, 'early');
+    expect(await ready).to.include({ type: 'ready', agentType: 'echo' });
+  });
+
+  it('makes a kept workspace without .git a git repository again, in the container, keeping its files', async () => {
+    await manager.create({}, 'reborn');
+    await rpc(manager.client, 'deleteAgent', { name: 'agents/reborn', keepWorkspace: true });
+    const workspace = path.join(workspacesDir, 'reborn');
+    await fs.rm(path.join(workspace, '.git'), { recursive: true });
+    await fs.writeFile(path.join(workspace, 'notes.txt'), 'kept');
+    const { agent } = await manager.create({}, 'reborn');
+    expect(agent!.state).to.equal(AgentState.AGENT_STATE_RUNNING);
+    expect(await fs.readFile(path.join(workspace, 'notes.txt'), 'utf8')).to.equal('kept');
+    const head = await fs.stat(path.join(workspace, '.git', 'HEAD'));
+    expect([head.uid, head.gid]).to.deep.equal([1000, 1000]);
   });
 
   it('refuses to send to an agent whose container is stopped, with FAILED_PRECONDITION', async () => {
