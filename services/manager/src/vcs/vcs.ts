@@ -51,9 +51,9 @@ g=$(git rev-parse --git-dir) || exit 128
 for f in rebase-merge rebase-apply MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
   [ -e "$g/$f" ] && printf '%s\\0' "$f"
 done
-printf '${SECTION}\\0'
+printf '%s\\0' '${SECTION}'
 git status --porcelain=v2 -z --branch --untracked-files=all || exit $?
-printf '${SECTION}\\0'
+printf '%s\\0' '${SECTION}'
 if git rev-parse -q --verify HEAD >/dev/null; then
   git diff --numstat -z --no-ext-diff --no-textconv HEAD
 else
