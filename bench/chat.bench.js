@@ -1,7 +1,10 @@
 // Chat round trip with the echo agent: SendMessage → the assistant message on WatchAgent,
 // through a started manager and a real agent container, beside a raw baseline from the same
 // run: one line written to a container of the same image (its command echoes stdin lines)
-// over `docker attach` and read back. N round trips each; prints p50 and p99.
+// over `docker attach` and read back. N round trips each; prints p50 and p99. A chat round
+// trip commits two rows (the user message, then the reply) that wait for PostgreSQL's WAL
+// flush, so a second baseline times one such commit (a one-row insert over raw pg) on the same
+// database: on a busy disk the flush, not the manager, is most of the figure.
 const { randomUUID } = require('node:crypto');
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
@@ -10,6 +13,7 @@ const { credentials } = require('@grpc/grpc-js');
 const Docker = require('dockerode');
 const { managerV1, eventsV1 } = require('@agenstra/proto');
 const { connect } = require('nats');
+const pg = require('pg');
 const { EVENT_STREAM } = require('@agenstra/shared');
 const { inboxConsumerName } = require('../services/manager/dist/chat/chat-inbox.js');
 const {
@@ -144,6 +148,7 @@ async function managerRoundTrip() {
     const replyTo = (id) =>
       arrived.delete(id) ? Promise.resolve() : new Promise((resolve) => waiting.set(id, resolve));
 
+    const commits = await rawCommits(database.url);
     const samples = [];
     for (let index = 0; index < N + WARMUP; index++) {
       const started = process.hrtime.bigint();
@@ -160,7 +165,7 @@ async function managerRoundTrip() {
       if (index >= WARMUP) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
     }
     watch.cancel();
-    return samples;
+    return { samples, commits };
   } finally {
     if (agentName)
       await unary(agents, 'deleteAgent', { name: agentName, force: true }).catch(() => undefined);
@@ -170,6 +175,24 @@ async function managerRoundTrip() {
     await deleteInboxConsumer(managerId);
     await database.drop();
     rmSync(workspaces, { recursive: true, force: true });
+  }
+}
+
+/** Raw baseline: one durable (autocommitted) one-row insert over raw pg, N times. */
+async function rawCommits(url) {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query('create table "bench_commit" ("id" uuid primary key, "text" text)');
+    const samples = [];
+    for (let index = 0; index < N + WARMUP; index++) {
+      const started = process.hrtime.bigint();
+      await client.query('insert into "bench_commit" values ($1, $2)', [randomUUID(), 'ping']);
+      if (index >= WARMUP) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+    }
+    return samples;
+  } finally {
+    await client.end();
   }
 }
 
@@ -184,8 +207,9 @@ async function deleteInboxConsumer(managerId) {
 async function main() {
   const docker = new Docker();
   const raw = await rawDockerAttachEcho(docker);
-  const through = await managerRoundTrip();
+  const { samples: through, commits } = await managerRoundTrip();
   console.log(figureLine('raw docker attach echo (one line)', raw));
+  console.log(figureLine('raw PostgreSQL commit (one-row insert, pg)', commits));
   console.log(figureLine('chat via manager (SendMessage → WatchAgent reply)', through));
   const overhead = percentile(through, 0.5) - percentile(raw, 0.5);
   console.log(`chat overhead at p50: ${overhead.toFixed(2)} ms`);
