@@ -180,7 +180,8 @@ export class Agents {
     this.setSecretEnvironment(row, input.secretEnvironment);
     this.setRepository(row, input.repository);
     try {
-      await em.persistAndFlush(row);
+      // One statement, no transaction around it: this insert is on the path of every create.
+      await em.insert(Agent, row);
     } catch (error) {
       if (error instanceof UniqueConstraintViolationException) {
         throw new AlreadyExistsError(`agent "agents/${agentId}" already exists`);
@@ -202,7 +203,11 @@ export class Agents {
         hashing.then((hash) => {
           row.passwordHash = hash;
           row.containerId = created;
-          return em.flush();
+          return em.nativeUpdate(
+            Agent,
+            { id: agentId },
+            { passwordHash: hash, containerId: created },
+          );
         }),
         this.options.hub.attach(agentId, created).then(() => this.runtime.start(created)),
       ]);
