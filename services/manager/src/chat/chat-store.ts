@@ -184,17 +184,14 @@ export class ChatStore {
    */
   async markTurn(userMessageId: string, state: TurnState): Promise<void> {
     const allowedFrom: TurnState[] = state === 'done' ? ['pending', 'delivered'] : ['pending'];
-    const sql = `update ${this.messageTable} set "turn_state" = ?
-       where "id" = ? and "turn_state" in (${allowedFrom.map(() => '?').join(', ')})`;
-    const params = [state, userMessageId, ...allowedFrom];
-    if (state === 'done') {
-      await this.rows(sql, params);
-      return;
-    }
-    await this.knex.transaction(async (transaction) => {
-      await transaction.raw('set local synchronous_commit = off');
-      await transaction.raw(sql, params);
-    });
+    // set_config(..., true) lasts until the statement's own transaction commits, and that
+    // commit is where synchronous_commit is read: one round trip, no transaction to manage.
+    await this.rows(
+      `with "commit" as (select set_config('synchronous_commit', ?, true))
+       update ${this.messageTable} set "turn_state" = ? from "commit"
+       where "id" = ? and "turn_state" in (${allowedFrom.map(() => '?').join(', ')})`,
+      [state === 'done' ? 'on' : 'off', state, userMessageId, ...allowedFrom],
+    );
   }
 
   private async rows(sql: string, params: readonly unknown[]): Promise<Record<string, unknown>[]> {
