@@ -43,23 +43,32 @@ const MAX_RESOLVED_BYTES = 2 * 1024 * 1024;
 
 /**
  * One exec for everything GetStatus needs: the operation in progress (files in the git dir), the
- * porcelain v2 status and the numstat against HEAD for the binary flags. A fixed script: no
- * request value reaches the shell.
+ * porcelain v2 status and, concurrently (into a 0600 file on the container's tmpfs /tmp), the
+ * numstat against HEAD for the binary flags. A fixed script: no request value reaches the shell.
  */
 const STATUS_SCRIPT = `
 g=$(git rev-parse --git-dir) || exit 128
+numstat=$(mktemp) || exit 1
+(
+  if git rev-parse -q --verify HEAD >/dev/null; then
+    git diff --numstat -z --no-ext-diff --no-textconv HEAD
+  else
+    git diff --numstat -z --no-ext-diff --no-textconv --cached
+  fi
+) >"$numstat" 2>/dev/null &
 for f in rebase-merge rebase-apply MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
   [ -e "$g/$f" ] && printf '%s\\0' "$f"
 done
 printf '%s\\0' '${SECTION}'
-git status --porcelain=v2 -z --branch --untracked-files=all || exit $?
-printf '%s\\0' '${SECTION}'
-if git rev-parse -q --verify HEAD >/dev/null; then
-  git diff --numstat -z --no-ext-diff --no-textconv HEAD
-else
-  git diff --numstat -z --no-ext-diff --no-textconv --cached
+git status --porcelain=v2 -z --branch --untracked-files=all
+code=$?
+wait
+if [ $code -eq 0 ]; then
+  printf '%s\\0' '${SECTION}'
+  cat "$numstat"
 fi
-exit 0
+rm -f "$numstat"
+exit $code
 `;
 
 /** Where an agent's repository lives and how to authenticate to its remotes. */
