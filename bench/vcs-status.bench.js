@@ -12,6 +12,7 @@ const { createLogger } = require('../services/shared/dist/index.js');
 const { ContainerRuntime } = require('../services/manager/dist/runtime/container-runtime.js');
 const { createDockerClient } = require('../services/manager/dist/runtime/docker-client.js');
 const { ContainerExec } = require('../services/manager/dist/vcs/git-exec.js');
+const { ContainerSessions } = require('../services/manager/dist/vcs/container-sessions.js');
 const { Vcs } = require('../services/manager/dist/vcs/vcs.js');
 
 const execFileAsync = promisify(execFile);
@@ -70,8 +71,9 @@ async function main() {
          for i in 1 2 3 4 5; do echo new > new$i.txt; done`,
     ]);
     if (setup.exitCode !== 0) throw new Error(setup.stderr);
+    const sessions = new ContainerSessions(docker, exec, logger);
     const vcs = new Vcs({
-      exec,
+      exec: sessions,
       resolve: async () => ({ containerId }),
       publisher: undefined,
       defaultAuthor: { name: 'b', email: 'b@x' },
@@ -99,7 +101,17 @@ async function main() {
         `${label.padEnd(52)} p50 ${percentile(samples, 50).toFixed(1).padStart(7)} ms   p99 ${percentile(samples, 99).toFixed(1).padStart(7)} ms`,
       );
     console.log(`GetStatus, ${FILES} files (10 modified, 5 untracked), N=${N}`);
-    show('Vcs.getStatus (status + ops + numstat, one exec)', service);
+    const plain = new Vcs({
+      exec,
+      resolve: async () => ({ containerId }),
+      publisher: undefined,
+      defaultAuthor: { name: 'b', email: 'b@x' },
+      logger,
+    });
+    const perExec = await measure(() => plain.getStatus(agentId));
+    sessions.close();
+    show('Vcs.getStatus (helper session: the manager path)', service);
+    show('Vcs.getStatus (one docker exec per call)', perExec);
     show('raw: docker exec <container> git status', raw);
   } finally {
     await runtime.remove(containerId).catch(() => undefined);

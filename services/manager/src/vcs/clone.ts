@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from '@agenstra/shared';
 import { openCredentialSession, type RepositoryCredentials } from './credentials.js';
 import { gitError } from './git-errors.js';
-import type { ContainerExec } from './git-exec.js';
+import type { CommandRunner } from './container-sessions.js';
 import { validateBranchName } from './git-validation.js';
 
 export interface CloneRequest {
@@ -28,7 +28,7 @@ const URL_FORMS = [
  * for a missing repository or branch).
  */
 export async function cloneRepository(
-  exec: ContainerExec,
+  exec: CommandRunner,
   containerId: string,
   request: CloneRequest,
 ): Promise<void> {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { RepositoryCredentialsKind } from '../agents/index.js';
-import type { ContainerExec } from './git-exec.js';
+import type { CommandRunner } from './container-sessions.js';
 
 /** The opened credentials oneof value, as AgentService stores it (sealed JSON). */
 export interface RepositoryCredentials {
@@ -31,7 +31,7 @@ export interface CredentialSession {
  * only from files) and removed after the command.
  */
 export async function openCredentialSession(
-  exec: ContainerExec,
+  exec: CommandRunner,
   containerId: string,
   credentials: RepositoryCredentials | undefined,
 ): Promise<CredentialSession> {
@@ -60,7 +60,7 @@ export async function openCredentialSession(
 }
 
 async function sshSession(
-  exec: ContainerExec,
+  exec: CommandRunner,
   containerId: string,
   credentials: RepositoryCredentials,
 ): Promise<CredentialSession> {

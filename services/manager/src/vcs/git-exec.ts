@@ -1,4 +1,5 @@
 import type Docker from 'dockerode';
+import type { CommandRunner } from './container-sessions.js';
 import { FailedPreconditionError, NotFoundError } from '@agenstra/shared';
 import { writeSink } from '../runtime/container-runtime.js';
 import { AGENT_GID, AGENT_UID, CONTAINER_WORKSPACE } from '../runtime/workspaces.js';
@@ -21,7 +22,7 @@ export interface ExecOptions {
  * hanging), C locale so messages can be recognised, pathspecs taken literally so a path like
  * "*" or ":(glob)x" names exactly that file, and transports limited to what a user could mean.
  */
-const GIT_ENV: Record<string, string> = {
+export const GIT_ENV: Record<string, string> = {
   GIT_TERMINAL_PROMPT: '0',
   GIT_ASKPASS: '/bin/false',
   SSH_ASKPASS: '/bin/false',
@@ -41,7 +42,7 @@ const GIT_ENV: Record<string, string> = {
  * Runs commands inside an agent's container as the agent user in /workspace (docker exec via the
  * Engine API). Argument vectors go to the engine as a list: no shell parses user input.
  */
-export class ContainerExec {
+export class ContainerExec implements CommandRunner {
   constructor(private readonly docker: Docker) {}
 
   async run(

@@ -4,12 +4,14 @@ import { Agent } from '../agents/index.js';
 import { secretContext } from '../agents/agents.js';
 import type { AgentRuntime } from '../runtime/agent-runtime.js';
 import type { RepositoryCredentials } from './credentials.js';
+import { ContainerSessions } from './container-sessions.js';
 import { ContainerExec } from './git-exec.js';
 import { Vcs, type VcsTarget } from './vcs.js';
 import { createVcsService } from './vcs-service.js';
 
 export { cloneRepository, type CloneRequest } from './clone.js';
 export { ContainerExec } from './git-exec.js';
+export { ContainerSessions, type CommandRunner } from './container-sessions.js';
 export type { RepositoryCredentials } from './credentials.js';
 export { Vcs, type VcsTarget } from './vcs.js';
 
@@ -35,7 +37,12 @@ export function credentialsOf(
 
 /** Adds VcsService to the server; git runs in each agent's container. */
 export function startVcs(
-  { database, server, logger }: Pick<ServiceContext, 'database' | 'server' | 'logger'>,
+  {
+    database,
+    server,
+    logger,
+    shutdown,
+  }: Pick<ServiceContext, 'database' | 'server' | 'logger' | 'shutdown'>,
   agentRuntime: Pick<AgentRuntime, 'runtime' | 'publisher' | 'secretBox'>,
   config: VcsConfig,
 ): Vcs {
@@ -49,8 +56,15 @@ export function startVcs(
     }
     return { containerId: row.containerId, credentials: credentialsOf(row, agentRuntime) };
   };
+  const docker = agentRuntime.runtime.docker;
+  const sessions = new ContainerSessions(
+    docker,
+    new ContainerExec(docker),
+    logger.child({ component: 'vcs' }),
+  );
+  shutdown.register('vcs git helpers', async () => sessions.close());
   const vcs = new Vcs({
-    exec: new ContainerExec(agentRuntime.runtime.docker),
+    exec: sessions,
     resolve,
     publisher: agentRuntime.publisher,
     defaultAuthor: { name: config.gitDefaultAuthorName, email: config.gitDefaultAuthorEmail },

@@ -22,6 +22,7 @@ import { ContainerRuntime } from '../runtime/container-runtime.js';
 import { createDockerClient } from '../runtime/docker-client.js';
 import { cloneRepository } from './clone.js';
 import type { RepositoryCredentials } from './credentials.js';
+import { ContainerSessions } from './container-sessions.js';
 import { ContainerExec } from './git-exec.js';
 import { startGitHttpServer, type GitHttpServer } from './testing/git-http-server.js';
 import { Vcs, type VcsTarget } from './vcs.js';
@@ -49,6 +50,8 @@ describe('VcsService git operations in a real agent container against a git HTTP
   const managerId = `vcs-test-${randomBytes(4).toString('hex')}`;
   const docker = createDockerClient(process.env.DOCKER_HOST);
   const exec = new ContainerExec(docker);
+  // The production path: one helper exec per container (plain exec stays for setup and clone).
+  const sessions = new ContainerSessions(docker, exec, logger, 5_000);
   let workspaces: string;
   let runtime: ContainerRuntime;
   let server: GitHttpServer;
@@ -78,7 +81,7 @@ describe('VcsService git operations in a real agent container against a git HTTP
     await runtime.start(containerId);
     const target: VcsTarget = { containerId, credentials };
     const vcs = new Vcs({
-      exec,
+      exec: sessions,
       resolve: async () => target,
       publisher: new EventPublisher(nats, managerId),
       defaultAuthor: { name: 'Agenstra Test', email: 'test@agenstra.local' },
@@ -163,6 +166,7 @@ describe('VcsService git operations in a real agent container against a git HTTP
   });
 
   after(async () => {
+    sessions.close();
     for (const id of containers) await runtime.remove(id).catch(() => undefined);
     rmSync(workspaces, { recursive: true, force: true });
     for (const dir of hostClones) rmSync(dir, { recursive: true, force: true });

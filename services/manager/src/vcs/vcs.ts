@@ -9,7 +9,8 @@ import type { Logger } from 'pino';
 import type { EventPublisher } from '../events/publisher.js';
 import { openCredentialSession, type RepositoryCredentials } from './credentials.js';
 import { gitError, readableGitMessage } from './git-errors.js';
-import type { ContainerExec, ExecResult } from './git-exec.js';
+import type { CommandRunner } from './container-sessions.js';
+import type { ExecResult } from './git-exec.js';
 import {
   BRANCH_FORMAT,
   COMMIT_FORMAT,
@@ -78,7 +79,7 @@ export interface VcsTarget {
 }
 
 export interface VcsOptions {
-  exec: ContainerExec;
+  exec: CommandRunner;
   /** NOT_FOUND for an unknown agent; FAILED_PRECONDITION when it has no container. */
   resolve: (agentId: string) => Promise<VcsTarget>;
   publisher: EventPublisher;
