@@ -13,6 +13,7 @@ import {
   InvalidArgumentError,
   NotFoundError,
   PermissionDeniedError,
+  UnavailableError,
 } from '@agenstra/shared';
 import { expect } from 'chai';
 import type { NatsConnection } from 'nats';
@@ -207,6 +208,27 @@ describe('VcsService git operations in a real agent container against a git HTTP
       expect(error.message).to.include('clone');
       expect(error.message).not.to.include(wrong);
       expect(JSON.stringify(error)).not.to.include(wrong);
+    });
+
+    it('removes the SSH key from the container after the clone, and an unreachable SSH remote fails as UNAVAILABLE without the key', async () => {
+      const agent = await newAgent();
+      const key = await inContainer(
+        agent.target,
+        'ssh-keygen -q -t ed25519 -N "" -f /tmp/k >/dev/null && cat /tmp/k && rm -f /tmp/k /tmp/k.pub',
+      );
+      const marker = key.split('\n')[1];
+      const error = await rejection(
+        cloneRepository(exec, agent.target.containerId, {
+          url: `ssh://git@${GATEWAY}:1/nothing.git`,
+          branch: '',
+          credentials: { kind: 'ssh_key', privateKey: key },
+        }),
+      );
+      expect(error).to.be.instanceOf(UnavailableError);
+      expect(error.message).not.to.include(marker);
+      expect(
+        await inContainer(agent.target, 'ls -A /home/agent/.agenstra 2>/dev/null || true'),
+      ).to.equal('');
     });
 
     it('creates an empty repository on branch main when there is no URL', async () => {
