@@ -231,6 +231,32 @@ describe('VcsService git operations in a real agent container against a git HTTP
       ).to.equal('');
     });
 
+    it('clones into the empty repository a fresh workspace starts with, and a missing branch is NOT_FOUND', async () => {
+      const repository = `repo-${randomBytes(4).toString('hex')}`;
+      server.createBareRepository(repository);
+      const sha = hostCommit(repository, 'a.txt', 'a\n', 'first');
+      const agent = await newAgent();
+      await inContainer(agent.target, 'git init -q -b main .');
+      await cloneRepository(exec, agent.target.containerId, {
+        url: server.urlOf(repository),
+        branch: '',
+        credentials,
+      });
+      const status = await agent.vcs.getStatus(agent.agentId);
+      expect(status).to.include({ branch: 'main', upstream: 'origin/main', headSha: sha });
+      expect(await inContainer(agent.target, 'cat a.txt')).to.equal('a\n');
+
+      const other = await newAgent();
+      const error = await rejection(
+        cloneRepository(exec, other.target.containerId, {
+          url: server.urlOf(repository),
+          branch: 'no-such-branch',
+          credentials,
+        }),
+      );
+      expect(error).to.be.instanceOf(NotFoundError);
+    });
+
     it('creates an empty repository on branch main when there is no URL', async () => {
       const agent = await newAgent();
       await cloneRepository(exec, agent.target.containerId, { url: '', branch: '' });
