@@ -43,6 +43,8 @@ export const managerConfigSchema = {
   /** Author and committer of VcsService commits whose request names no author. */
   gitDefaultAuthorName: env.string('GIT_DEFAULT_AUTHOR_NAME', { default: 'Agenstra' }),
   gitDefaultAuthorEmail: env.string('GIT_DEFAULT_AUTHOR_EMAIL', { default: 'agenstra@localhost' }),
+  /** Accept `http://` repository URLs, whose credentials travel unencrypted (local git servers). */
+  gitAllowPlaintextHttp: env.boolean('GIT_ALLOW_PLAINTEXT_HTTP', { default: false }),
 };
 
 export const loadManagerConfig = () => loadConfigOrExit('manager', managerConfigSchema);

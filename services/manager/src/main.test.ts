@@ -1,12 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import {
-  credentials,
-  makeGenericClientConstructor,
-  status,
-  type ServiceError,
-} from '@grpc/grpc-js';
-import {
   checkHealth,
   listServices,
   logEntry,
@@ -62,23 +56,6 @@ describe('manager start-up', () => {
       const services = await listServices(`127.0.0.1:${manager.port}`);
       expect(services).to.include.members([...MANAGER_SERVICES, 'grpc.health.v1.Health']);
       expect(services.filter((name) => name.startsWith('agenstra.controller.'))).to.deep.equal([]);
-    });
-
-    it('answers UNIMPLEMENTED for methods whose capability is not built yet', async () => {
-      const raw = (buffer: Buffer) => buffer;
-      const Client = makeGenericClientConstructor({}, 'Raw');
-      const client = new Client(`127.0.0.1:${manager.port}`, credentials.createInsecure());
-      const error = await new Promise<ServiceError | null>((resolve) =>
-        client.makeUnaryRequest(
-          '/agenstra.manager.v1.VcsService/GetStatus',
-          raw,
-          raw,
-          Buffer.alloc(0),
-          (err: ServiceError | null) => resolve(err),
-        ),
-      );
-      client.close();
-      expect(error?.code).to.equal(status.UNIMPLEMENTED);
     });
 
     it('generates its manager id once and reuses it after a restart', async () => {

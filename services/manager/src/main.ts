@@ -58,8 +58,6 @@ async function main(): Promise<void> {
         maxFileBytes: config.filesMaxBytes,
       });
       startVcs(context, agentRuntime, config);
-      // Further business services (files, vcs, chat) are added here by their issues; until
-      // then their methods answer UNIMPLEMENTED while reflection already lists them.
       return { managerId, dockerAvailable: docker.ok };
     },
   });

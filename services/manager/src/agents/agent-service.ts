@@ -12,6 +12,7 @@ import {
   validateImage,
   validateModel,
   validateRepository,
+  type RepositoryRules,
   validateResources,
   validateType,
 } from './agent-validation.js';
@@ -20,7 +21,11 @@ import type { Agents } from './agents.js';
 const MAX_LOG_BATCH = 1000;
 
 /** manager.v1.AgentService: validate, call the agents capability, map errors (by the wrappers). */
-export function agentService(agents: Agents, logger: Logger): managerV1.AgentServiceServer {
+export function agentService(
+  agents: Agents,
+  repositoryRules: RepositoryRules,
+  logger: Logger,
+): managerV1.AgentServiceServer {
   return {
     createAgent: unary(async (request: managerV1.CreateAgentRequest) => {
       const agent = request.agent;
@@ -32,7 +37,7 @@ export function agentService(agents: Agents, logger: Logger): managerV1.AgentSer
       validateResources(agent.resources);
       validateModel(agent.model);
       validateEnvironments(agent.environment, agent.secretEnvironment);
-      validateRepository(agent.repository);
+      validateRepository(agent.repository, repositoryRules);
       return agents.create({
         agentId: request.agentId,
         displayName: agent.displayName,

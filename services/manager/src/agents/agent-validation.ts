@@ -113,12 +113,23 @@ export function validateEnvironments(
   }
 }
 
-export function validateRepository(repository: managerV1.Repository | undefined): void {
+export interface RepositoryRules {
+  /** `http://` URLs are refused unless the operator allows them (GIT_ALLOW_PLAINTEXT_HTTP). */
+  allowPlaintextHttp: boolean;
+}
+
+export function validateRepository(
+  repository: managerV1.Repository | undefined,
+  rules: RepositoryRules,
+): void {
   if (!repository) return;
   const { url, branch, credentials } = repository;
   const field = 'agent.repository';
   if (!url || url.length > 2048) fail(`${field}.url`, 'required, at most 2048 characters');
-  if (/^https:\/\//.test(url)) {
+  if (/^http:\/\//.test(url) && !rules.allowPlaintextHttp) {
+    fail(`${field}.url`, 'http:// sends credentials unencrypted; use https:// or ssh://');
+  }
+  if (/^https?:\/\//.test(url)) {
     let parsed: URL | undefined;
     try {
       parsed = new URL(url);

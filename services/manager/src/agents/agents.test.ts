@@ -312,6 +312,18 @@ describe('agents in real containers', function () {
       status.INVALID_ARGUMENT,
       'agent.repository.url',
     );
+    await expectCode(
+      manager.create({
+        repository: {
+          url: 'http://example.com/r.git',
+          branch: '',
+          credentials: undefined,
+          credentialsKind: '',
+        },
+      }),
+      status.INVALID_ARGUMENT,
+      'http:// sends credentials unencrypted',
+    );
     await expectCode(manager.create({}, 'hardened'), status.ALREADY_EXISTS, 'agents/hardened');
   });
 

@@ -21,6 +21,9 @@ import {
   type ContainerSpec,
 } from '../runtime/container-runtime.js';
 import { isNotFound } from '../runtime/docker-client.js';
+import { cloneRepository } from '../vcs/clone.js';
+import type { RepositoryCredentials } from '../vcs/credentials.js';
+import { ContainerExec } from '../vcs/git-exec.js';
 import type { DockerRunnerHub } from '../runtime/runner-hub.js';
 import { Agent, type RepositoryCredentialsKind } from './agent.entity.js';
 import { generateAgentPassword, hashAgentPassword } from './agent-password.js';
@@ -250,8 +253,21 @@ export class Agents {
    * repository of an agent that has one is cloned here (issue 4); a kept workspace without `.git`
    * becomes an empty git repository. A fresh workspace was initialised before the start.
    */
+  /**
+   * Gives the workspace its repository once the container runs: a clone of the agent's remote
+   * (git inside the container, credentials only for that command), or an empty repository for a
+   * kept workspace without one. A fresh workspace without a remote was initialised on the host
+   * before the agent ever ran.
+   */
   private async initRepository(row: Agent, containerId: string): Promise<void> {
-    if (row.repositoryUrl) return;
+    if (row.repositoryUrl) {
+      await cloneRepository(new ContainerExec(this.runtime.docker), containerId, {
+        url: row.repositoryUrl,
+        branch: row.repositoryBranch ?? '',
+        credentials: this.repositoryCredentialsOf(row),
+      });
+      return;
+    }
     if (await exists(path.join(this.runtime.workspaceOf(row.id), '.git'))) return;
     const result = await this.runtime.exec(containerId, [
       'git',
@@ -266,6 +282,18 @@ export class Agents {
         `git init in the workspace failed (exit ${result.exitCode}): ${result.output.trim()}`,
       );
     }
+  }
+
+  /** The agent's repository credentials, opened from their sealed column; undefined when none. */
+  repositoryCredentialsOf(row: Agent): RepositoryCredentials | undefined {
+    if (!row.repositoryCredentials || !row.repositoryCredentialsKind) return undefined;
+    const value = JSON.parse(
+      this.options.secretBox.openString(
+        row.repositoryCredentials,
+        secretContext(row.id, 'repository_credentials'),
+      ),
+    ) as Omit<RepositoryCredentials, 'kind'>;
+    return { ...value, kind: row.repositoryCredentialsKind };
   }
 
   async get(agentId: string): Promise<managerV1.Agent> {

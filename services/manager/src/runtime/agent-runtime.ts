@@ -71,7 +71,10 @@ export async function startAgentRuntime(
     },
     logger,
   });
-  context.server.addService(managerV1.AgentServiceService, agentService(agents, logger));
+  context.server.addService(
+    managerV1.AgentServiceService,
+    agentService(agents, { allowPlaintextHttp: config.gitAllowPlaintextHttp }, logger),
+  );
   context.shutdown.register('agent runtime', async () => agents.close());
   try {
     await agents.adopt();

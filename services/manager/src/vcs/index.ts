@@ -1,9 +1,7 @@
 import { managerV1 } from '@agenstra/proto';
 import { FailedPreconditionError, NotFoundError, type ServiceContext } from '@agenstra/shared';
 import { Agent } from '../agents/index.js';
-import { secretContext } from '../agents/agents.js';
 import type { AgentRuntime } from '../runtime/agent-runtime.js';
-import type { RepositoryCredentials } from './credentials.js';
 import { ContainerSessions } from './container-sessions.js';
 import { ContainerExec } from './git-exec.js';
 import { Vcs, type VcsTarget } from './vcs.js';
@@ -20,21 +18,6 @@ export interface VcsConfig {
   gitDefaultAuthorEmail: string;
 }
 
-/** Opens an agent row's sealed repository credentials (see Agents.setRepository). */
-export function credentialsOf(
-  row: Agent,
-  agentRuntime: Pick<AgentRuntime, 'secretBox'>,
-): RepositoryCredentials | undefined {
-  if (!row.repositoryCredentials || !row.repositoryCredentialsKind) return undefined;
-  const value = JSON.parse(
-    agentRuntime.secretBox.openString(
-      row.repositoryCredentials,
-      secretContext(row.id, 'repository_credentials'),
-    ),
-  ) as Omit<RepositoryCredentials, 'kind'>;
-  return { ...value, kind: row.repositoryCredentialsKind };
-}
-
 /** Adds VcsService to the server; git runs in each agent's container. */
 export function startVcs(
   {
@@ -43,7 +26,7 @@ export function startVcs(
     logger,
     shutdown,
   }: Pick<ServiceContext, 'database' | 'server' | 'logger' | 'shutdown'>,
-  agentRuntime: Pick<AgentRuntime, 'runtime' | 'publisher' | 'secretBox'>,
+  agentRuntime: Pick<AgentRuntime, 'runtime' | 'publisher' | 'agents'>,
   config: VcsConfig,
 ): Vcs {
   const resolve = async (agentId: string): Promise<VcsTarget> => {
@@ -54,7 +37,10 @@ export function startVcs(
         `agent "agents/${agentId}" has no container; start the agent`,
       );
     }
-    return { containerId: row.containerId, credentials: credentialsOf(row, agentRuntime) };
+    return {
+      containerId: row.containerId,
+      credentials: agentRuntime.agents.repositoryCredentialsOf(row),
+    };
   };
   const docker = agentRuntime.runtime.docker;
   const sessions = new ContainerSessions(

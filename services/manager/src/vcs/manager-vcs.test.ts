@@ -15,6 +15,7 @@ import {
 import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { NatsConnection } from 'nats';
+import { startGitHttpServer } from './testing/git-http-server.js';
 
 const run = promisify(execFile);
 const MAIN = path.join(__dirname, '../main.js');
@@ -65,6 +66,8 @@ describe('VcsService in a started manager with a created agent', function () {
       WORKSPACES_DIR: workspaces,
       MANAGER_STATE_DIR: workspaces,
       MANAGER_ID: managerId,
+      // The test's git server speaks plain HTTP on the Docker bridge.
+      GIT_ALLOW_PLAINTEXT_HTTP: 'true',
     });
     nats = await connectNats({
       url: process.env.NATS_URL ?? 'nats://127.0.0.1:4222',
@@ -191,5 +194,94 @@ describe('VcsService in a started manager with a created agent', function () {
       events.find((event) => event.kind === eventsV1.VcsEventKind.VCS_EVENT_KIND_HEAD_MOVED)
         ?.headSha,
     ).to.equal(commit!.sha);
+  });
+
+  describe('CreateAgent with a repository', () => {
+    const gateway = process.env.AGENSTRA_TEST_DOCKER_GATEWAY ?? '172.17.0.1';
+    const username = 'carol';
+    const password = `pw-${randomBytes(9).toString('hex')}`;
+    let repositoryUrl: string;
+    let closeServer: () => Promise<void>;
+
+    before(async () => {
+      const server = await startGitHttpServer({ host: gateway, username, password });
+      closeServer = () => server.close();
+      server.createBareRepository('project');
+      const seed = await fs.mkdtemp(path.join(os.tmpdir(), 'agenstra-vcs-seed-'));
+      try {
+        const git = (...args: string[]) =>
+          run('git', [
+            '-C',
+            seed,
+            '-c',
+            'user.name=Seed',
+            '-c',
+            'user.email=seed@example.com',
+            ...args,
+          ]);
+        await run('git', ['clone', '-q', server.pathOf('project'), seed]);
+        await fs.writeFile(path.join(seed, 'README.md'), 'from the remote\n');
+        await git('add', 'README.md');
+        await git('commit', '-q', '-m', 'seed');
+        await git('push', '-q', 'origin', 'HEAD:refs/heads/main');
+      } finally {
+        await fs.rm(seed, { recursive: true, force: true });
+      }
+      repositoryUrl = server.urlOf('project');
+    });
+    after(() => closeServer?.());
+
+    it('clones the repository into the workspace with the given credentials', async () => {
+      await unary(agents, 'createAgent', {
+        agentId: 'cloned',
+        agent: managerV1.Agent.fromPartial({
+          displayName: 'cloned',
+          type: managerV1.AgentType.AGENT_TYPE_ECHO,
+          repository: {
+            url: repositoryUrl,
+            credentials: { $case: 'usernamePassword', value: { username, password } },
+          },
+        }),
+      });
+      const readme = await fs.readFile(path.join(workspaces, 'cloned', 'README.md'), 'utf8');
+      expect(readme).to.equal('from the remote\n');
+      const { status: repository } = await unary<managerV1.GetStatusResponse>(vcs, 'getStatus', {
+        agent: 'agents/cloned',
+      });
+      expect(repository).to.include({ branch: 'main', upstream: 'origin/main' });
+    });
+
+    it('fails the creation cleanly on a wrong password, without the password and without leftovers', async () => {
+      const wrong = `wrong-${randomBytes(9).toString('hex')}`;
+      const error = await failure(
+        unary(agents, 'createAgent', {
+          agentId: 'refused',
+          agent: managerV1.Agent.fromPartial({
+            displayName: 'refused',
+            type: managerV1.AgentType.AGENT_TYPE_ECHO,
+            repository: {
+              url: repositoryUrl,
+              credentials: { $case: 'usernamePassword', value: { username, password: wrong } },
+            },
+          }),
+        }),
+      );
+      expect(error.code).to.equal(status.PERMISSION_DENIED);
+      expect(error.details).to.include('clone');
+      expect(error.details).not.to.include(wrong);
+      expect((await failure(unary(agents, 'getAgent', { name: 'agents/refused' }))).code).to.equal(
+        status.NOT_FOUND,
+      );
+      const { stdout } = await run('docker', [
+        'ps',
+        '-aq',
+        '--filter',
+        'label=agenstra.agent=refused',
+        '--filter',
+        `label=agenstra.manager=${managerId}`,
+      ]);
+      expect(stdout.trim()).to.equal('');
+      expect(await fs.stat(path.join(workspaces, 'refused')).catch(() => null)).to.equal(null);
+    });
   });
 });
