@@ -9,3 +9,4 @@ export * from './config/service-config.js';
 export * from './database/instance-identity.js';
 export * from './lifecycle/run-service.js';
 export * from './crypto/secret-box.js';
+export { AsyncQueue } from './streams/async-queue.js';

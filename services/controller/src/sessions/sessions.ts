@@ -2,6 +2,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { controllerV1, type eventsV1 } from '@agenstra/proto';
 import {
   AbortedError,
+  AsyncQueue,
   FailedPreconditionError,
   InvalidArgumentError,
   NotFoundError,
@@ -16,7 +17,6 @@ import { Client } from '../clients/client.entity.js';
 import type { Clients } from '../clients/clients.js';
 import { agentPasswordSecret, type Vault } from '../vault/vault.js';
 import { AgentFeeds, type AgentFeed, type FeedMember } from './agent-feed.js';
-import { EventQueue } from './event-queue.js';
 import type { ManagerChats } from './manager-chat.js';
 import { Session, SessionAgent } from './session.entity.js';
 
@@ -404,7 +404,7 @@ export class Sessions {
 /** One open stream of a session on this process, and the agents it follows. */
 class LiveStream {
   subscription: Subscription | undefined;
-  private readonly queue = new EventQueue<controllerV1.OpenSessionResponse>();
+  private readonly queue = new AsyncQueue<controllerV1.OpenSessionResponse>();
   private readonly members = new Map<string, AgentMember>();
   /** Commands for one agent run one after another; different agents in parallel. */
   private readonly agentWork = new Map<string, Promise<void>>();

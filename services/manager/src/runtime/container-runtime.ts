@@ -5,10 +5,11 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Readable } from 'node:stream';
 import { eventsV1 } from '@agenstra/proto';
+import { AsyncQueue } from '@agenstra/shared';
 import type Docker from 'dockerode';
 import type { Logger } from 'pino';
 import { isNotFound } from './docker-client.js';
-import { AsyncQueue, LineSplitter } from './lines.js';
+import { LineSplitter } from './lines.js';
 import { AGENT_GID, AGENT_UID, CONTAINER_WORKSPACE, workspaceDirOf } from './workspaces.js';
 
 const AgentState = eventsV1.AgentState;

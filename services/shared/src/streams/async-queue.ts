@@ -1,5 +1,5 @@
 /** An async iterable fed by callbacks: push items, then end (optionally with an error). */
-export class EventQueue<T> implements AsyncIterable<T> {
+export class AsyncQueue<T> implements AsyncIterable<T> {
   private readonly items: T[] = [];
   private waiting: (() => void) | undefined;
   private ended = false;
