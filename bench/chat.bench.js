@@ -9,7 +9,9 @@ const { randomUUID } = require('node:crypto');
 const { mkdtempSync, rmSync } = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
-const { credentials } = require('@grpc/grpc-js');
+const { spawn } = require('node:child_process');
+const grpc = require('@grpc/grpc-js');
+const { credentials } = grpc;
 const Docker = require('dockerode');
 const { managerV1, eventsV1 } = require('@agenstra/proto');
 const { connect } = require('nats');
@@ -196,6 +198,102 @@ async function rawCommits(url) {
   }
 }
 
+/**
+ * A trivial gRPC service with raw bytes as messages, served by grpc-js in a child process as the
+ * manager is: Echo answers with the request; Push sends the request on every open Watch stream.
+ */
+const ECHO_SERVICE = {
+  echo: rawMethod('/bench.Echo/Echo', false),
+  push: rawMethod('/bench.Echo/Push', false),
+  watch: rawMethod('/bench.Echo/Watch', true),
+};
+
+function rawMethod(methodPath, responseStream) {
+  const same = (value) => value;
+  return {
+    path: methodPath,
+    requestStream: false,
+    responseStream,
+    requestSerialize: same,
+    requestDeserialize: same,
+    responseSerialize: same,
+    responseDeserialize: same,
+  };
+}
+
+const ECHO_SERVER_FLAG = '--echo-server';
+
+function echoServer() {
+  const watchers = new Set();
+  const server = new grpc.Server();
+  server.addService(ECHO_SERVICE, {
+    echo: (call, callback) => callback(null, call.request),
+    push: (call, callback) => {
+      callback(null, call.request);
+      for (const watcher of watchers) watcher.write(call.request);
+    },
+    watch: (call) => {
+      watchers.add(call);
+      call.on('cancelled', () => watchers.delete(call));
+    },
+  });
+  server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, port) => {
+    if (error) throw error;
+    process.stdout.write(`${port}\n`);
+  });
+}
+
+/**
+ * Raw baselines over grpc-js on loopback, with the server in another process: a unary echo, and
+ * the chat's layout without any work (a unary call whose request the server also writes to an
+ * open server stream; the client waits for both).
+ */
+async function rawGrpc() {
+  const child = spawn(process.execPath, [__filename, ECHO_SERVER_FLAG], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  try {
+    const port = await new Promise((resolve, reject) => {
+      child.stdout.once('data', (chunk) => resolve(Number(chunk.toString().trim())));
+      child.once('exit', (code) => reject(new Error(`echo server exited with ${code}`)));
+    });
+    const Client = grpc.makeGenericClientConstructor(ECHO_SERVICE, 'Echo');
+    const client = new Client(`127.0.0.1:${port}`, credentials.createInsecure());
+    const payload = Buffer.from(JSON.stringify({ text: 'ping', id: randomUUID() }));
+    const echo = () => unary(client, 'echo', payload);
+    const unarySamples = await timed(echo);
+
+    const waiting = new Map();
+    const watch = client.watch(Buffer.alloc(0));
+    watch.on('data', (data) => waiting.get(data.toString())?.());
+    watch.on('error', () => undefined);
+    await echo(); // the stream is open on the server once a later call is answered
+    const pushed = () => {
+      const id = randomUUID();
+      const received = new Promise((resolve) => waiting.set(id, resolve));
+      return Promise.all([unary(client, 'push', Buffer.from(id)), received]).then(() =>
+        waiting.delete(id),
+      );
+    };
+    const pushSamples = await timed(pushed);
+    watch.cancel();
+    client.close();
+    return { unarySamples, pushSamples };
+  } finally {
+    child.kill();
+  }
+}
+
+async function timed(roundTrip) {
+  const samples = [];
+  for (let index = 0; index < N + WARMUP; index++) {
+    const started = process.hrtime.bigint();
+    await roundTrip();
+    if (index >= WARMUP) samples.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  return samples;
+}
+
 /** A manager's durable inbox consumer outlives it by design; the bench manager's must go. */
 async function deleteInboxConsumer(managerId) {
   const nats = await connect({ servers: process.env.NATS_URL ?? 'nats://127.0.0.1:4222' });
@@ -207,15 +305,22 @@ async function deleteInboxConsumer(managerId) {
 async function main() {
   const docker = new Docker();
   const raw = await rawDockerAttachEcho(docker);
+  const { unarySamples, pushSamples } = await rawGrpc();
   const { samples: through, commits } = await managerRoundTrip();
   console.log(figureLine('raw docker attach echo (one line)', raw));
+  console.log(figureLine('raw grpc-js unary echo (loopback, 2 processes)', unarySamples));
+  console.log(figureLine('raw grpc-js unary + the same on a stream', pushSamples));
   console.log(figureLine('raw PostgreSQL commit (one-row insert, pg)', commits));
   console.log(figureLine('chat via manager (SendMessage → WatchAgent reply)', through));
   const overhead = percentile(through, 0.5) - percentile(raw, 0.5);
   console.log(`chat overhead at p50: ${overhead.toFixed(2)} ms`);
 }
 
-main().catch((error) => {
-  console.error(error);
-  process.exit(1);
-});
+if (process.argv[2] === ECHO_SERVER_FLAG) {
+  echoServer();
+} else {
+  main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+  });
+}
