@@ -1,4 +1,4 @@
-import type { eventsV1, managerV1 } from '@agenstra/proto';
+import { eventsV1, type managerV1 } from '@agenstra/proto';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import type { ManagerChatCalls } from './manager-chat.js';
@@ -8,12 +8,18 @@ export interface FeedMember {
   deliver(event: eventsV1.Event): void;
   /** The feed lost the manager (it retries); `message` never holds a secret. */
   troubled(code: number, message: string): void;
+  /** The agent was deleted; the feed has ended and will not deliver again. */
+  gone(): void;
 }
 
 /** How a feed reaches its agent: the client's manager calls and the agent's password. */
 export type FeedConnector = () => Promise<{ calls: ManagerChatCalls; password: string }>;
 
 const RETRY_MS = 1000;
+/** Why `follow` ended when the agent reported it is being deleted: not a trouble to report. */
+const AGENT_DELETING = Symbol('agent deleting');
+/** How many times (RETRY_MS apart) a deleting agent is looked up before the feed follows it again. */
+const DELETION_CHECKS = 120;
 
 /**
  * One manager WatchAgent stream per agent per controller process, fanned out to the local
@@ -85,6 +91,19 @@ export class AgentFeed {
           this.failFirst(error);
           return;
         }
+        // A deleted agent ends the feed instead of being retried for ever. While the manager
+        // is still deleting it, its watch would stay open and silent: wait for the outcome.
+        const checks = error === AGENT_DELETING ? DELETION_CHECKS : 1;
+        for (let check = 1; check <= checks && !this.closed; check++) {
+          if (await this.agentDeleted()) {
+            this.close();
+            for (const member of [...this.members]) member.gone();
+            return;
+          }
+          if (check < checks) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+        }
+        if (this.closed) return;
+        if (error === AGENT_DELETING) continue;
         const { code = 14, details = (error as Error).message } = error as {
           code?: number;
           details?: string;
@@ -93,6 +112,16 @@ export class AgentFeed {
         for (const member of this.members) member.troubled(code, details);
         await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
       }
+    }
+  }
+
+  /** True only when the manager says the agent does not exist; unknown counts as present. */
+  private async agentDeleted(): Promise<boolean> {
+    try {
+      const calls = this.calls ?? (await this.connect()).calls;
+      return !(await calls.agentExists(this.agentId));
+    } catch {
+      return false;
     }
   }
 
@@ -108,6 +137,14 @@ export class AgentFeed {
           this.lastSequence = payload.value.sequence;
         }
         for (const member of this.members) member.deliver(event);
+        if (
+          payload?.$case === 'status' &&
+          payload.value.state === eventsV1.AgentState.AGENT_STATE_DELETING
+        ) {
+          // The manager keeps a deleted agent's watch open; look whether the agent is gone.
+          stream.cancel();
+          resolve(AGENT_DELETING);
+        }
       });
       stream.on('error', resolve);
       stream.on('end', () =>

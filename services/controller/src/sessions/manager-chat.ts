@@ -1,4 +1,4 @@
-import { Metadata, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
+import { Metadata, status, type ClientReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { managerV1 } from '@agenstra/proto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Client } from '../clients/client.entity.js';
@@ -24,6 +24,8 @@ export interface ManagerChatCalls {
     sessionToken: string,
     afterSequence: string,
   ): ClientReadableStream<managerV1.WatchAgentResponse>;
+  /** False once the manager answers NOT_FOUND for the agent (deleted); other failures throw. */
+  agentExists(agentId: string): Promise<boolean>;
 }
 
 /**
@@ -31,7 +33,10 @@ export interface ManagerChatCalls {
  * every session and feed of this process, closed with `close()`.
  */
 export class ManagerChats {
-  private readonly channels = new Map<string, managerV1.ChatServiceClient>();
+  private readonly channels = new Map<
+    string,
+    { chat: managerV1.ChatServiceClient; agents: managerV1.AgentServiceClient }
+  >();
 
   constructor(
     private readonly clients: Clients,
@@ -45,13 +50,16 @@ export class ManagerChats {
         ? settings.auth.apiKey
         : await this.tokens.tokenFor(settings.auth);
     const key = JSON.stringify([client.id, settings.endpoint, settings.tls]);
-    let chat = this.channels.get(key);
-    if (!chat) {
+    let clients = this.channels.get(key);
+    if (!clients) {
       const { channelCredentials, options } = channelOf(settings);
-      chat = new managerV1.ChatServiceClient(settings.endpoint, channelCredentials, options);
-      this.channels.set(key, chat);
+      clients = {
+        chat: new managerV1.ChatServiceClient(settings.endpoint, channelCredentials, options),
+        agents: new managerV1.AgentServiceClient(settings.endpoint, channelCredentials, options),
+      };
+      this.channels.set(key, clients);
     }
-    const service = chat;
+    const { chat: service, agents } = clients;
     const metadata = () => {
       const result = new Metadata();
       result.set('authorization', `Bearer ${bearer}`);
@@ -86,11 +94,22 @@ export class ManagerChats {
           { agent: `agents/${agentId}`, sessionToken, afterSequence, includeDeltas: true },
           metadata(),
         ),
+      agentExists: (agentId) =>
+        call((done) => agents.getAgent({ name: `agents/${agentId}` }, metadata(), done)).then(
+          () => true,
+          (error: ServiceError) => {
+            if (error.code === status.NOT_FOUND) return false;
+            throw error;
+          },
+        ),
     };
   }
 
   close(): void {
-    for (const chat of this.channels.values()) chat.close();
+    for (const { chat, agents } of this.channels.values()) {
+      chat.close();
+      agents.close();
+    }
     this.channels.clear();
   }
 }

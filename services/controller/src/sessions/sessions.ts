@@ -47,7 +47,7 @@ export interface SessionsOptions {
 type SessionCommand =
   | { type: 'attach'; agentId: string; afterSequence: string; latestSequence: string }
   | { type: 'login_failed'; agentId: string; code: number; message: string }
-  | { type: 'detach'; agentId: string }
+  | { type: 'detach'; agentId: string; reason: controllerV1.LogoutReason }
   | { type: 'takeover'; streamId: string };
 
 type SessionEventKind = NonNullable<controllerV1.SessionEvent['kind']>;
@@ -186,7 +186,11 @@ export class Sessions {
       const calls = await this.options.chats.of(em, client);
       await calls.logout(agentId, token).catch(() => undefined);
     }
-    await this.publish(session.id, { type: 'detach', agentId });
+    await this.publish(session.id, {
+      type: 'detach',
+      agentId,
+      reason: controllerV1.LogoutReason.LOGOUT_REASON_REQUESTED,
+    });
   }
 
   async sendChat(caller: Principal, request: controllerV1.SendChatRequest): Promise<string> {
@@ -250,6 +254,15 @@ export class Sessions {
     this.drain();
     this.feeds.closeAll();
     this.options.chats.close();
+  }
+
+  /** @internal for LiveStream: the agent was deleted; a resume must not restore it. */
+  async forgetAgent(sessionId: string, clientId: string, agentId: string): Promise<void> {
+    const em = this.options.database.fork();
+    await em.transactional(async (tx) => {
+      await tx.nativeDelete(SessionAgent, { sessionId, agentId });
+      await this.options.vault.remove(tx, clientId, chatTokenSecret(sessionId, agentId));
+    });
   }
 
   /** @internal for LiveStream */
@@ -332,6 +345,24 @@ export class Sessions {
         code?: number;
         details?: string;
       };
+      // The manager does not tell a wrong password from a deleted agent; ask for the agent.
+      const deleted = code === 16 && !(await calls.agentExists(agentId).catch(() => true));
+      if (deleted && fromCall) {
+        return this.publish(session.id, {
+          type: 'login_failed',
+          agentId,
+          code: 5,
+          message: `${name} does not exist`,
+        });
+      }
+      if (deleted) {
+        await this.forgetAgent(session.id, client.id, agentId);
+        return this.publish(session.id, {
+          type: 'detach',
+          agentId,
+          reason: controllerV1.LogoutReason.LOGOUT_REASON_AGENT_DELETED,
+        });
+      }
       return this.publish(session.id, {
         type: 'login_failed',
         agentId,
@@ -463,10 +494,7 @@ class LiveStream {
       case 'detach':
         this.serially(command.agentId, async () => {
           this.leave(command.agentId);
-          this.emit(command.agentId, {
-            $case: 'loggedOut',
-            value: { reason: controllerV1.LogoutReason.LOGOUT_REASON_REQUESTED },
-          });
+          this.emit(command.agentId, { $case: 'loggedOut', value: { reason: command.reason } });
         });
         return;
     }
@@ -487,6 +515,19 @@ class LiveStream {
           'session not released',
         ),
       );
+  }
+
+  /** The agent of `member` was deleted: log the session out of it for good. */
+  agentDeleted(agentId: string, member: AgentMember): void {
+    this.serially(agentId, async () => {
+      if (this.members.get(agentId) !== member) return;
+      this.leave(agentId);
+      await this.sessions.forgetAgent(this.sessionId, this.clientId, agentId);
+      this.emit(agentId, {
+        $case: 'loggedOut',
+        value: { reason: controllerV1.LogoutReason.LOGOUT_REASON_AGENT_DELETED },
+      });
+    });
   }
 
   private serially(agentId: string, work: () => Promise<void>): void {
@@ -642,10 +683,18 @@ class AgentMember implements FeedMember {
   }
 
   troubled(code: number, message: string): void {
+    const { clientId } = this.stream;
     this.stream.emit(this.agentId, {
       $case: 'error',
-      value: { code, message: `lost the manager while following the agent: ${message}` },
+      value: {
+        code,
+        message: `lost the manager of clients/${clientId} while following ${agentName(clientId, this.agentId)}: ${message}`,
+      },
     });
+  }
+
+  gone(): void {
+    this.stream.agentDeleted(this.agentId, this);
   }
 }
 
