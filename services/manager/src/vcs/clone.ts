@@ -27,7 +27,8 @@ const URL_FORMS = [
  * directory): init (idempotent), add `origin`, fetch, check out the requested or the remote's
  * default branch with its upstream. Credentials exist in the container for these commands alone;
  * a failure throws git's message without the secret (PERMISSION_DENIED for refused credentials,
- * UNAVAILABLE for an unreachable remote, NOT_FOUND for a missing repository or branch).
+ * UNAVAILABLE for an unreachable remote, NOT_FOUND for a missing repository or branch,
+ * FAILED_PRECONDITION for an SSH host key that does not match known_hosts).
  */
 export async function cloneRepository(
   exec: CommandRunner,

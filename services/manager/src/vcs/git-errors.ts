@@ -47,6 +47,13 @@ export function gitError(
   if (/not a git repository/i.test(text)) {
     return new FailedPreconditionError(`${operation}: the workspace is not a git repository`);
   }
+  if (/Host key verification failed/i.test(text)) {
+    // Not the caller's credentials but the server's identity: ssh's own output (a banner and the
+    // offered key's fingerprint) is replaced by one line that says what to check.
+    return new FailedPreconditionError(
+      `${operation}: the remote's SSH host key does not match the pinned known_hosts (host key verification failed); check ssh_key.known_hosts or the server's host key`,
+    );
+  }
   if (
     /Authentication failed|could not read Username|Permission denied \(publickey|invalid credentials|HTTP Basic: Access denied|returned error: 40[13]/i.test(
       text,
