@@ -28,7 +28,8 @@ export interface CredentialSession {
  * The empty first helper clears any helper the repository configured.
  *
  * An SSH key is written to a 0600 file of the agent user under $HOME/.agenstra (ssh reads keys
- * only from files) and removed after the command.
+ * only from files) and removed after the command. A key's passphrase is answered like an HTTPS
+ * password: an askpass script there prints it from the exec's environment.
  */
 export async function openCredentialSession(
   exec: CommandRunner,
@@ -67,24 +68,59 @@ async function sshSession(
   const dir = `/home/agent/.agenstra/ssh-${randomUUID()}`;
   const key = `${dir}/key`;
   const knownHosts = `${dir}/known_hosts`;
-  const write = async (file: string, content: string) => {
+  const askpass = `${dir}/askpass`;
+  const write = async (file: string, content: string, mode = '600') => {
     const result = await exec.run(
       containerId,
-      ['sh', '-c', 'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1"', 'sh', file],
+      [
+        'sh',
+        '-c',
+        'umask 077 && mkdir -p "$(dirname "$1")" && cat > "$1" && chmod "$2" "$1"',
+        'sh',
+        file,
+        mode,
+      ],
       { stdin: content.endsWith('\n') ? content : `${content}\n` },
     );
     if (result.exitCode !== 0) throw new Error('could not write the SSH key into the container');
   };
-  await write(key, credentials.privateKey ?? '');
-  if (credentials.knownHosts) await write(knownHosts, credentials.knownHosts);
+  const dispose = async () => {
+    await exec.run(containerId, ['rm', '-rf', '--', dir]);
+  };
+  const passphrase = credentials.passphrase ?? '';
+  try {
+    await write(key, credentials.privateKey ?? '');
+    if (credentials.knownHosts) await write(knownHosts, credentials.knownHosts);
+    if (passphrase) {
+      await write(askpass, '#!/bin/sh\nprintf \'%s\\n\' "$AGENSTRA_SSH_PASSPHRASE"\n', '700');
+    }
+  } catch (error) {
+    await dispose();
+    throw error;
+  }
   const hostsFile = credentials.knownHosts ? knownHosts : '/home/agent/.ssh/known_hosts';
+  const options = [
+    `-i ${key}`,
+    '-o IdentitiesOnly=yes',
+    // BatchMode would refuse to ask for the passphrase; without it nothing else may prompt.
+    passphrase
+      ? '-o BatchMode=no -o NumberOfPasswordPrompts=1 -o PasswordAuthentication=no -o KbdInteractiveAuthentication=no'
+      : '-o BatchMode=yes',
+    `-o StrictHostKeyChecking=${credentials.knownHosts ? 'yes' : 'accept-new'}`,
+    `-o UserKnownHostsFile=${hostsFile}`,
+  ];
   return {
     env: {
-      GIT_SSH_COMMAND: `ssh -i ${key} -o IdentitiesOnly=yes -o BatchMode=yes -o StrictHostKeyChecking=${credentials.knownHosts ? 'yes' : 'accept-new'} -o UserKnownHostsFile=${hostsFile}`,
+      GIT_SSH_COMMAND: `ssh ${options.join(' ')}`,
+      ...(passphrase
+        ? {
+            AGENSTRA_SSH_PASSPHRASE: passphrase,
+            SSH_ASKPASS: askpass,
+            SSH_ASKPASS_REQUIRE: 'force',
+          }
+        : {}),
     },
-    secrets: [credentials.privateKey ?? '', credentials.passphrase ?? ''].filter(Boolean),
-    dispose: async () => {
-      await exec.run(containerId, ['rm', '-rf', '--', dir]);
-    },
+    secrets: [credentials.privateKey ?? '', passphrase].filter(Boolean),
+    dispose,
   };
 }

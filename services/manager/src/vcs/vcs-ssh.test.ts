@@ -325,4 +325,40 @@ describe('VcsService over SSH with a private key against a real sshd', function 
     }
     expect(await keyLeftovers(target, wrongKey.privateKey)).to.equal('');
   });
+
+  it('clones with a passphrase-protected key, and a wrong passphrase is PERMISSION_DENIED without the passphrase in the message', async () => {
+    const { repository, sha } = remoteRepository();
+    const passphrase = `pp-${randomBytes(9).toString('hex')}`;
+    const protectedKey = generateKeyPair('agenstra-protected', passphrase);
+    server.authorize(protectedKey.publicKey);
+    const credentials: RepositoryCredentials = {
+      kind: 'ssh_key',
+      privateKey: protectedKey.privateKey,
+      passphrase,
+      knownHosts: server.knownHostsLine(),
+    };
+    const agent = await newAgent(credentials);
+    await cloneRepository(exec, agent.target.containerId, {
+      url: server.urlOf(repository),
+      branch: '',
+      credentials,
+    });
+    expect((await agent.vcs.getStatus(agent.agentId)).headSha).to.equal(sha);
+    expect(await keyLeftovers(agent.target, protectedKey.privateKey)).to.equal('');
+
+    const wrongPassphrase = `wrong-${randomBytes(9).toString('hex')}`;
+    const other = await newAgent({ ...credentials, passphrase: wrongPassphrase });
+    const error = await rejection(
+      cloneRepository(exec, other.target.containerId, {
+        url: server.urlOf(repository),
+        branch: '',
+        credentials: { ...credentials, passphrase: wrongPassphrase },
+      }),
+    );
+    expect(error).to.be.instanceOf(PermissionDeniedError);
+    for (const secret of [wrongPassphrase, passphrase, ...keyMaterial(protectedKey.privateKey)]) {
+      expect(JSON.stringify({ message: error.message, error })).not.to.include(secret);
+    }
+    expect(await keyLeftovers(other.target, protectedKey.privateKey)).to.equal('');
+  });
 });

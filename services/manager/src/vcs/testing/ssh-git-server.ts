@@ -35,11 +35,21 @@ export interface SshKeyPair {
   publicKey: string;
 }
 
-export function generateKeyPair(comment = 'agenstra-test'): SshKeyPair {
+export function generateKeyPair(comment = 'agenstra-test', passphrase = ''): SshKeyPair {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'agenstra-ssh-key-'));
   try {
     const file = path.join(dir, 'key');
-    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', comment, '-f', file]);
+    execFileSync('ssh-keygen', [
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      passphrase,
+      '-C',
+      comment,
+      '-f',
+      file,
+    ]);
     return {
       privateKey: readFileSync(file, 'utf8'),
       publicKey: readFileSync(`${file}.pub`, 'utf8'),
