@@ -1,4 +1,8 @@
+import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import { credentials, Metadata, status, type ClientReadableStream } from '@grpc/grpc-js';
 import { controllerV1, eventsV1, managerV1 } from '@agenstra/proto';
 import path from 'node:path';
@@ -9,7 +13,12 @@ import {
   SecretBox,
   type Database,
 } from '@agenstra/shared';
-import { startService, stopService } from '@agenstra/shared/testing';
+import {
+  startService,
+  stopService,
+  throwawayDatabase,
+  type RunningService,
+} from '@agenstra/shared/testing';
 import { expect } from 'chai';
 import {
   CONTROLLER_SCHEMA,
@@ -22,9 +31,12 @@ import {
   type ControllerStack,
 } from '../testing/controller-stack.js';
 import { agentPasswordSecret, Vault } from '../vault/vault.js';
+import { chatTokenSecret } from './sessions.js';
 
 const USER = eventsV1.ChatEventKind.CHAT_EVENT_KIND_USER_MESSAGE;
 const ASSISTANT = eventsV1.ChatEventKind.CHAT_EVENT_KIND_ASSISTANT_MESSAGE;
+const CONTROLLER_MAIN = path.resolve(__dirname, '..', 'main.js');
+const MANAGER_MAIN = path.resolve(__dirname, '..', '..', '..', 'manager', 'dist', 'main.js');
 
 /** Everything one OpenSession stream delivered, with waiting for what is still to come. */
 class SessionWatch {
@@ -146,11 +158,11 @@ describe('controller sessions', function () {
   });
 
   /** An echo agent created on the manager, its password put in the vault as CreateAgent does. */
-  async function echoAgent(): Promise<string> {
+  async function echoAgent(on = managerAgents, clientId = 'sessions'): Promise<string> {
     const agentId = `session-${randomUUID().slice(0, 8)}`;
-    agentIds.push(agentId);
+    if (on === managerAgents) agentIds.push(agentId);
     const created = await new Promise<managerV1.CreateAgentResponse>((resolve, reject) =>
-      managerAgents.createAgent(
+      on.createAgent(
         {
           agentId,
           agent: managerV1.Agent.fromPartial({
@@ -162,15 +174,21 @@ describe('controller sessions', function () {
       ),
     );
     const em = database.fork();
-    await new Vault(new SecretBox([stack.secretKey])).put(
-      em,
-      'sessions',
-      agentPasswordSecret(agentId),
-      created.password,
-    );
+    await vault().put(em, clientId, agentPasswordSecret(agentId), created.password);
     await em.flush();
-    return `clients/sessions/agents/${agentId}`;
+    return `clients/${clientId}/agents/${agentId}`;
   }
+
+  const vault = () => new Vault(new SecretBox([stack.secretKey]));
+  const agentIdOf = (agent: string) => agent.split('/').pop()!;
+  const listAgents = async (session: string) =>
+    (await stack.call(sessions, sessions.listSessionAgents, { session }, alice)).agents;
+  const loggedOut = (watch: SessionWatch, agent: string) =>
+    watch.until(
+      (events) =>
+        events.find((event) => event.agent === agent && event.kind?.$case === 'loggedOut')?.kind,
+      `logged_out of ${agent}`,
+    );
 
   function open(
     token: string,
@@ -352,7 +370,7 @@ describe('controller sessions', function () {
   });
 
   it('fans one agent out to sessions on two controller processes, and takes a Login on either', async () => {
-    const second = await startService(path.resolve(__dirname, '..', 'main.js'), {
+    const second = await startService(CONTROLLER_MAIN, {
       DATABASE_URL: stack.databaseUrl,
       CONTROLLER_GRPC_PORT: '0',
       GRPC_HOST: '127.0.0.1',
@@ -392,4 +410,288 @@ describe('controller sessions', function () {
       await stopService(second);
     }
   });
+  it('sends heartbeats on an otherwise silent stream at CONTROLLER_SESSION_HEARTBEAT_INTERVAL', async () => {
+    const quick = await startService(CONTROLLER_MAIN, {
+      DATABASE_URL: stack.databaseUrl,
+      CONTROLLER_GRPC_PORT: '0',
+      GRPC_HOST: '127.0.0.1',
+      OIDC_ISSUER: stack.issuer.issuer,
+      OIDC_AUDIENCE: 'urn:agenstra:controller',
+      CONTROLLER_SECRET_KEYS: formatSecretKeys([stack.secretKey]),
+      CONTROLLER_ALLOW_PLAINTEXT_MANAGERS: 'true',
+      CONTROLLER_SESSION_HEARTBEAT_INTERVAL: '1s',
+    });
+    const quickSessions = new controllerV1.SessionServiceClient(
+      `127.0.0.1:${quick.port}`,
+      credentials.createInsecure(),
+    );
+    try {
+      const tab = open(alice, {}, quickSessions);
+      const session = await sessionOf(tab);
+      expect(tab.opened?.heartbeatIntervalSeconds).to.equal(1);
+      await tab.until(
+        (events) => events.filter((event) => event.kind?.$case === 'heartbeat').length >= 3,
+        'three heartbeats',
+      );
+      for (const event of tab.events.slice(1)) {
+        expect(event).to.deep.include({
+          session,
+          agent: '',
+          kind: { $case: 'heartbeat', value: {} },
+        });
+      }
+      tab.close();
+    } finally {
+      quickSessions.close();
+      await stopService(quick);
+    }
+  });
+
+  it('logs out on Logout: logged_out REQUESTED on the stream, gone from ListSessionAgents, and the manager chat session ended', async () => {
+    const agent = await echoAgent();
+    const tab = open(alice);
+    const session = await sessionOf(tab);
+    await login(session, agent);
+    await loggedIn(tab, agent);
+    const sessionId = session.split('/')[1];
+    const chatToken = await vault().reveal(
+      database.fork(),
+      'sessions',
+      chatTokenSecret(sessionId, agentIdOf(agent)),
+    );
+    expect(chatToken).to.be.a('string').with.length.greaterThan(20);
+
+    await stack.call(sessions, sessions.logout, { session, agent }, alice);
+    expect(await loggedOut(tab, agent)).to.deep.equal({
+      $case: 'loggedOut',
+      value: { reason: controllerV1.LogoutReason.LOGOUT_REASON_REQUESTED },
+    });
+    expect(await listAgents(session)).to.deep.equal([]);
+    expect(
+      await vault().reveal(
+        database.fork(),
+        'sessions',
+        chatTokenSecret(sessionId, agentIdOf(agent)),
+      ),
+    ).to.equal(undefined);
+    const chats = new managerV1.ChatServiceClient(
+      stack.managerEndpoint,
+      credentials.createInsecure(),
+    );
+    try {
+      const failure = await failureOf(
+        stack.call(chats, chats.listMessages, {
+          agent: `agents/${agentIdOf(agent)}`,
+          sessionToken: chatToken!,
+          afterSequence: '0',
+          pageSize: 10,
+          pageToken: '',
+        }),
+      );
+      expect(failure.code).to.equal(status.UNAUTHENTICATED);
+    } finally {
+      chats.close();
+    }
+    const refused = await failureOf(send(session, agent, 'after logout'));
+    expect(refused.code).to.equal(status.FAILED_PRECONDITION);
+    tab.close();
+  });
+
+  it('reports login_failed UNAUTHENTICATED, without the password, when the vault holds a wrong one', async () => {
+    const agent = await echoAgent();
+    const wrong = `wrong-${randomUUID()}`;
+    const em = database.fork();
+    await vault().put(em, 'sessions', agentPasswordSecret(agentIdOf(agent)), wrong);
+    await em.flush();
+    const tab = open(alice);
+    const session = await sessionOf(tab);
+    await login(session, agent);
+    const failed = await tab.until(
+      (events) =>
+        events.find((event) => event.agent === agent && event.kind?.$case === 'loginFailed')?.kind,
+      'login_failed',
+    );
+    expect(failed.$case).to.equal('loginFailed');
+    const value = (failed as { value: controllerV1.LoginFailed }).value;
+    expect(value.code).to.equal(status.UNAUTHENTICATED);
+    expect(value.message).to.contain(agent).and.not.contain(wrong);
+    expect(tab.kinds(agent)).to.deep.equal(['loginFailed']);
+    expect(await listAgents(session)).to.deep.equal([]);
+    tab.close();
+  });
+
+  it('lists the logged-in agents with their login time and the last chat sequence sent on the stream', async () => {
+    const [chatty, quiet] = await Promise.all([echoAgent(), echoAgent()]);
+    const tab = open(alice);
+    const session = await sessionOf(tab);
+    const before = Date.now();
+    for (const agent of [chatty, quiet]) {
+      await login(session, agent);
+      await loggedIn(tab, agent);
+    }
+    await send(session, chatty, 'count me');
+    await replyTo(tab, chatty, 'count me');
+    const sent = tab.chat(chatty);
+    const listed = await listAgents(session);
+    expect(listed.map((entry) => entry.agent)).to.deep.equal([chatty, quiet].sort());
+    const byName = new Map(listed.map((entry) => [entry.agent, entry]));
+    expect(byName.get(chatty)?.lastSequence).to.equal(sent[sent.length - 1].sequence);
+    expect(byName.get(quiet)?.lastSequence).to.equal('0');
+    for (const entry of listed) {
+      expect(Date.parse(entry.loginTime!)).to.be.at.least(before - 1000);
+    }
+    tab.close();
+  });
+
+  it('logs every session out of a deleted agent with AGENT_DELETED, live and on resume, instead of retrying', async () => {
+    const agent = await echoAgent();
+    const live = open(alice);
+    const dropped = open(alice);
+    const [liveSession, droppedSession] = await Promise.all([live, dropped].map(sessionOf));
+    for (const [tab, session] of [
+      [live, liveSession],
+      [dropped, droppedSession],
+    ] as const) {
+      await login(session, agent);
+      await loggedIn(tab, agent);
+    }
+    const resumeToken = dropped.opened!.resumeToken;
+    dropped.close();
+    await dropped.until(() => dropped.ended, 'the dropped stream to end');
+
+    await stack.call(managerAgents, managerAgents.deleteAgent, {
+      name: `agents/${agentIdOf(agent)}`,
+      keepWorkspace: false,
+    });
+    const deleted = {
+      $case: 'loggedOut',
+      value: { reason: controllerV1.LogoutReason.LOGOUT_REASON_AGENT_DELETED },
+    };
+    expect(await loggedOut(live, agent)).to.deep.equal(deleted);
+    expect(await listAgents(liveSession)).to.deep.equal([]);
+
+    const resumed = open(alice, { resumeToken });
+    expect((await resumed.until(() => resumed.opened, 'opened')).restoringAgents).to.deep.equal([
+      agent,
+    ]);
+    expect(await loggedOut(resumed, agent)).to.deep.equal(deleted);
+    expect(await listAgents(droppedSession)).to.deep.equal([]);
+    live.close();
+    resumed.close();
+  });
+
+  describe('with a manager that stops mid-session and comes back', () => {
+    const managerDatabase = throwawayDatabase('agenstra_sessions_test_manager');
+    const workspaces = fs.mkdtempSync(path.join(os.tmpdir(), 'agenstra-sessions-test-'));
+    let port: number;
+    let manager: RunningService | undefined;
+    let agents: managerV1.AgentServiceClient;
+    let agent = '';
+    const startManager = async () => {
+      manager = await startService(MANAGER_MAIN, {
+        DATABASE_URL: managerDatabase.url,
+        MANAGER_GRPC_PORT: String(port),
+        GRPC_HOST: '127.0.0.1',
+        MANAGER_ID: `sessions-test-manager-${randomUUID().slice(0, 8)}`,
+        WORKSPACES_DIR: workspaces,
+        SHUTDOWN_GRACE_MS: '2s',
+      });
+    };
+
+    before(async () => {
+      port = await freePort();
+      await startManager();
+      agents = new managerV1.AgentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+      await stack.call(
+        stack.clients,
+        stack.clients.createClient,
+        {
+          clientId: 'restarting',
+          client: controllerV1.Client.fromPartial({
+            displayName: 'Restarting',
+            endpoint: `127.0.0.1:${port}`,
+            auth: { $case: 'apiKey', value: { apiKey: '', apiKeyHint: '' } },
+          }),
+        },
+        alice,
+      );
+      agent = await echoAgent(agents, 'restarting');
+    });
+
+    after(async () => {
+      if (agent && manager) {
+        await new Promise((resolve) =>
+          agents.deleteAgent({ name: `agents/${agentIdOf(agent)}`, keepWorkspace: false }, resolve),
+        );
+      }
+      agents?.close();
+      if (manager) await stopService(manager);
+      if (agent) removeContainers(agentIdOf(agent));
+      await managerDatabase.drop();
+      fs.rmSync(workspaces, { recursive: true, force: true });
+    });
+
+    it('sends an error naming the client while the manager is down, then the chat without gaps or duplicates once it is back', async () => {
+      const tab = open(alice, { client: 'clients/restarting' });
+      const session = await sessionOf(tab);
+      await login(session, agent);
+      await loggedIn(tab, agent);
+      await send(session, agent, 'before the stop');
+      await replyTo(tab, agent, 'before the stop');
+
+      await stopService(manager!);
+      manager = undefined;
+      const trouble = await tab.until(
+        (events) =>
+          events.find((event) => event.agent === agent && event.kind?.$case === 'error')?.kind,
+        'an error event',
+      );
+      const error = (trouble as { value: controllerV1.SessionError }).value;
+      expect(error.code).to.equal(status.UNAVAILABLE);
+      expect(error.message).to.contain('clients/restarting');
+      expect(tab.ended).to.equal(undefined);
+
+      await startManager();
+      let sent = false;
+      for (let attempt = 0; attempt < 150 && !sent; attempt++) {
+        sent = await send(session, agent, 'after the return').then(
+          () => true,
+          () => sleep(400).then(() => false),
+        );
+      }
+      expect(sent, 'SendChat answered once the manager was back').to.equal(true);
+      await replyTo(tab, agent, 'after the return');
+      const sequences = tab.chat(agent).map((chat) => BigInt(chat.sequence));
+      expect(sequences).to.deep.equal(sequences.map((_, index) => sequences[0] + BigInt(index)));
+      const conversation = tab.chat(agent).filter((chat) => [USER, ASSISTANT].includes(chat.kind));
+      expect(conversation.map((chat) => chat.text)).to.deep.equal([
+        'before the stop',
+        'echo: before the stop',
+        'after the return',
+        'echo: after the return',
+      ]);
+      tab.close();
+    });
+  });
 });
+
+function removeContainers(agentId: string): void {
+  const ids = execFileSync('docker', ['ps', '-aq', '--filter', `label=agenstra.agent=${agentId}`])
+    .toString()
+    .split('\n')
+    .filter(Boolean);
+  if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
