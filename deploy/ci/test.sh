@@ -159,6 +159,12 @@ ensure_chromium() {
   note "$(/usr/bin/chromium --version 2>/dev/null || echo 'chromium installed')"
 }
 
+# The git tests run a real SSH server (sshd as a child process) for clone/fetch/push with a key.
+ensure_sshd() {
+  [[ -x /usr/sbin/sshd ]] || apt_install openssh-server
+  note "$(/usr/sbin/sshd -V 2>&1 | head -n 1 || echo 'sshd installed')"
+}
+
 ensure_dependencies() {
   if [[ -d node_modules ]]; then
     note "node_modules present"
@@ -174,6 +180,7 @@ timed "Docker Engine" ensure_docker
 timed "PostgreSQL" ensure_postgres
 timed "NATS with JetStream" ensure_nats
 timed "Chromium" ensure_chromium
+timed "OpenSSH server (for git tests)" ensure_sshd
 timed "npm dependencies" ensure_dependencies
 timed "agent image" bash deploy/agent-image/build.sh
 
