@@ -11,6 +11,7 @@ import type { NatsConnection } from 'nats';
 import type { Logger } from 'pino';
 import type { EventPublisher } from '../events/publisher.js';
 import { chatEventOf } from './chat-events.js';
+import type { LocalChatFeed } from './chat-feed.js';
 import type { ChatRelay } from './chat-relay.js';
 import type { ChatSessions } from './chat-sessions.js';
 import type { ChatStore } from './chat-store.js';
@@ -24,6 +25,7 @@ export interface ChatServiceDependencies {
   sessions: ChatSessions;
   store: ChatStore;
   relay: ChatRelay;
+  feed: LocalChatFeed;
   nats: NatsConnection;
   publisher: EventPublisher;
   logger: Logger;
@@ -147,7 +149,7 @@ async function* watch(
   checkAt(expireTime);
 
   try {
-    for await (const event of watchAgentEvents(deps.nats, deps.store, deps.publisher, {
+    for await (const event of watchAgentEvents(deps, {
       agentId,
       afterSequence,
       includeDeltas: request.includeDeltas,

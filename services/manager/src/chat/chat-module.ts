@@ -6,6 +6,7 @@ import type { EventPublisher } from '../events/publisher.js';
 import type { RunnerHub } from '../runtime/runner-protocol.js';
 import { agentPasswordCheck } from './agent-password-check.js';
 import { chatServiceImplementation, OpenWatches } from './chat-grpc.js';
+import { LocalChatFeed } from './chat-feed.js';
 import { AgentInbox } from './chat-inbox.js';
 import { ChatRelay } from './chat-relay.js';
 import { ChatSessions, type AgentPasswordCheck } from './chat-sessions.js';
@@ -67,14 +68,15 @@ export async function startChat(deps: ChatDependencies): Promise<Chat> {
     deps.checkPassword ?? agentPasswordCheck(database),
     limiter,
   );
-  const relay = new ChatRelay(store, hub, publisher, logger);
+  const feed = new LocalChatFeed();
+  const relay = new ChatRelay(store, hub, publisher, feed, logger);
   relay.start();
   const inbox = new AgentInbox(nats, publisher.managerId, relay, logger);
   await inbox.start();
 
   const watches = new OpenWatches();
   const service = chatServiceImplementation(
-    { sessions, store, relay, nats, publisher, logger },
+    { sessions, store, relay, feed, nats, publisher, logger },
     watches,
   );
   return {

@@ -8,6 +8,7 @@ import {
   type RunnerOutput,
 } from '../runtime/runner-protocol.js';
 import { chatEventOf, deltaEventOf, draftOfRunnerOutput } from './chat-events.js';
+import type { LocalChatFeed } from './chat-feed.js';
 import type { ChatMessage } from './chat-message.entity.js';
 import type { ChatStore } from './chat-store.js';
 
@@ -61,6 +62,7 @@ export class ChatRelay {
     private readonly store: ChatStore,
     private readonly hub: RunnerHub,
     private readonly publisher: EventPublisher,
+    private readonly feed: LocalChatFeed,
     private readonly logger: Logger,
   ) {}
 
@@ -116,9 +118,12 @@ export class ChatRelay {
     // A new turn has no outputs yet: nothing to look up when its first line arrives.
     this.turns.set(message.id, { agentId, handledSeq: 0, seenSeq: 0, deltaCount: 0 });
     // Written to NATS now, before the runner can answer; the caller still returns only once
-    // JetStream has it.
-    const published = this.publishPersisted(message);
+    // JetStream has it. This manager's watchers get it once the runner has it: writing it to
+    // their streams first would delay the runner, and so the reply, by that much.
+    const event = persistedEventOf(this.publisher, message);
+    const published = this.publish(event, agentId);
     await this.inOrder(agentId, () => this.deliver(message));
+    this.feed.published(event);
     await published;
     return message;
   }
@@ -281,9 +286,15 @@ export class ChatRelay {
     return progress;
   }
 
-  /** Publishes a persisted row; its envelope id is the row id, so JetStream drops a re-publish. */
+  /**
+   * Publishes a persisted row; its envelope id is the row id, so JetStream drops a re-publish.
+   * This manager's watchers get it as soon as the publish is written, not back from NATS.
+   */
   private async publishPersisted(message: ChatMessage): Promise<void> {
-    await this.publish(persistedEventOf(this.publisher, message), message.agentId);
+    const event = persistedEventOf(this.publisher, message);
+    const published = this.publish(event, message.agentId);
+    this.feed.published(event);
+    await published;
   }
 
   private async publish(event: eventsV1.Event, agentId: string): Promise<void> {

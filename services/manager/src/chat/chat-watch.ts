@@ -1,9 +1,18 @@
 import { eventsV1 } from '@agenstra/proto';
+import { AsyncQueue } from '@agenstra/shared';
 import type { NatsConnection } from 'nats';
 import type { EventPublisher } from '../events/publisher.js';
 import { agentEventsWildcard } from '../events/subjects.js';
+import type { LocalChatFeed } from './chat-feed.js';
 import type { ChatStore } from './chat-store.js';
 import { persistedEventOf } from './chat-relay.js';
+
+export interface WatchSources {
+  nats: NatsConnection;
+  store: ChatStore;
+  publisher: EventPublisher;
+  feed: LocalChatFeed;
+}
 
 /** Rows read from PostgreSQL per query while replaying or filling a gap. */
 const REPLAY_PAGE_SIZE = 500;
@@ -18,20 +27,31 @@ export interface WatchRequest {
 
 /**
  * An agent's events for one watcher: the persisted chat after `afterSequence`, then live.
- * It subscribes to NATS before reading PostgreSQL, so nothing published during the replay is
- * missed (the subscription buffers it); live chat events at or below the last delivered
- * sequence are dropped, and a jump ahead is filled from PostgreSQL first. Every watcher thus
- * sees sequences 1, 2, 3, ... exactly once and in order, whatever order NATS delivers them in.
+ * It subscribes to NATS and to this manager's own feed before reading PostgreSQL, so nothing
+ * published during the replay is missed (both are buffered); live chat events at or below the
+ * last delivered sequence are dropped (each persisted event comes from both), and a jump ahead
+ * is filled from PostgreSQL first. Every watcher thus sees sequences 1, 2, 3, ... exactly once
+ * and in order, whatever order the events arrive in.
  */
 export async function* watchAgentEvents(
-  nats: NatsConnection,
-  store: ChatStore,
-  publisher: EventPublisher,
+  { nats, store, publisher, feed }: WatchSources,
   request: WatchRequest,
 ): AsyncGenerator<eventsV1.Event> {
   const { agentId, includeDeltas, signal } = request;
-  const subscription = nats.subscribe(agentEventsWildcard(publisher.managerId, agentId));
-  const end = () => subscription.unsubscribe();
+  const live = new AsyncQueue<eventsV1.Event>();
+  const subscription = nats.subscribe(agentEventsWildcard(publisher.managerId, agentId), {
+    callback: (error, received) => {
+      if (error) live.end(error);
+      else if (!received.subject.endsWith('.inbox'))
+        live.push(eventsV1.Event.decode(received.data));
+    },
+  });
+  const unsubscribeFeed = feed.subscribe(agentId, (event) => live.push(event));
+  const end = () => {
+    subscription.unsubscribe();
+    unsubscribeFeed();
+    live.end();
+  };
   signal.addEventListener('abort', end, { once: true });
   if (signal.aborted) end();
   let last = request.afterSequence;
@@ -48,9 +68,7 @@ export async function* watchAgentEvents(
     };
     yield* persistedUpTo(Number.MAX_SAFE_INTEGER);
 
-    for await (const received of subscription) {
-      if (received.subject.endsWith('.inbox')) continue;
-      const event = eventsV1.Event.decode(received.data);
+    for await (const event of live) {
       if (event.payload?.$case !== 'chat') {
         yield event;
         continue;
@@ -68,7 +86,7 @@ export async function* watchAgentEvents(
     }
   } finally {
     signal.removeEventListener('abort', end);
-    subscription.unsubscribe();
+    end();
   }
   if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
 }
