@@ -251,6 +251,9 @@ export class ChatRelay {
 
   /** Stores the turn as done, then lets the runner forget it; never rejects. */
   private async finishTurn(agentId: string, turnId: string): Promise<void> {
+    // The turn's reply was handed to the watchers just now; their writes to the clients are
+    // promise continuations, which run before this resumes (it is not on their way).
+    await new Promise((resolve) => setImmediate(resolve));
     try {
       await this.store.markTurn(turnId, 'done');
     } catch (error) {
