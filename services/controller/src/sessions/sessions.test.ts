@@ -582,6 +582,8 @@ describe('controller sessions', function () {
 
   describe('with a manager that stops mid-session and comes back', () => {
     const managerDatabase = throwawayDatabase('agenstra_sessions_test_manager');
+    // The same id on every start, so the manager takes its containers back.
+    const managerId = `sessions-test-manager-${randomUUID().slice(0, 8)}`;
     const workspaces = fs.mkdtempSync(path.join(os.tmpdir(), 'agenstra-sessions-test-'));
     let port: number;
     let manager: RunningService | undefined;
@@ -592,7 +594,7 @@ describe('controller sessions', function () {
         DATABASE_URL: managerDatabase.url,
         MANAGER_GRPC_PORT: String(port),
         GRPC_HOST: '127.0.0.1',
-        MANAGER_ID: `sessions-test-manager-${randomUUID().slice(0, 8)}`,
+        MANAGER_ID: managerId,
         WORKSPACES_DIR: workspaces,
         SHUTDOWN_GRACE_MS: '2s',
       });
@@ -652,6 +654,8 @@ describe('controller sessions', function () {
       expect(tab.ended).to.equal(undefined);
 
       await startManager();
+      // The manager takes its running containers back on start; chat waits for that.
+      await untilRunning(agents, agentIdOf(agent));
       let sent = false;
       for (let attempt = 0; attempt < 150 && !sent; attempt++) {
         sent = await send(session, agent, 'after the return').then(
@@ -681,6 +685,19 @@ function removeContainers(agentId: string): void {
     .split('\n')
     .filter(Boolean);
   if (ids.length) execFileSync('docker', ['rm', '-f', ...ids]);
+}
+
+async function untilRunning(agents: managerV1.AgentServiceClient, agentId: string): Promise<void> {
+  for (let attempt = 0; attempt < 300; attempt++) {
+    const state = await new Promise<managerV1.GetAgentResponse | undefined>((resolve) =>
+      agents.getAgent({ name: `agents/${agentId}` }, (error, response) =>
+        resolve(error ? undefined : response),
+      ),
+    );
+    if (state?.agent?.state === eventsV1.AgentState.AGENT_STATE_RUNNING) return;
+    await sleep(200);
+  }
+  throw new Error(`agent ${agentId} did not run again`);
 }
 
 function freePort(): Promise<number> {
