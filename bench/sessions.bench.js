@@ -51,14 +51,11 @@ function openStream(sessions, auth, request) {
     stream.failed = error;
     for (const waiter of stream.waiters.splice(0)) waiter.reject(error);
   });
-  stream.waitFor = (test, timeoutMs = 120_000) =>
+  stream.waitFor = (test, what = 'an event', timeoutMs = 180_000) =>
     new Promise((resolve, reject) => {
       if (stream.events.some(test)) return resolve(nowMs());
       if (stream.failed) return reject(stream.failed);
-      const timer = setTimeout(
-        () => reject(new Error('timed out waiting for an event')),
-        timeoutMs,
-      );
+      const timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
       stream.waiters.push({
         test,
         resolve: (at) => (clearTimeout(timer), resolve(at)),
@@ -256,9 +253,9 @@ async function main() {
     await Promise.all(
       agents.map(async (name) => {
         await login(session, name);
-        await stream.waitFor(isReplayed(name));
+        await stream.waitFor(isReplayed(name), `${name} logged in`);
         await send(session, name, 'history');
-        await stream.waitFor(isReply(name, 'history'));
+        await stream.waitFor(isReply(name, 'history'), `the first reply of ${name}`);
       }),
     );
     const samples = [];
@@ -273,7 +270,7 @@ async function main() {
         cursors: agents.map((name) => ({ agent: name, lastSequence: '0' })),
       });
       streams.push(stream);
-      await Promise.all(agents.map((name) => stream.waitFor(isReplayed(name))));
+      await Promise.all(agents.map((name) => stream.waitFor(isReplayed(name), `${name} restored`)));
       if (round > 0) samples.push(nowMs() - started);
       const replayed = stream.events.filter((event) => event.kind?.$case === 'chat').length;
       if (replayed < 2 * AGENTS) throw new Error(`only ${replayed} history events replayed`);
