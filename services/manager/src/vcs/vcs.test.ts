@@ -274,7 +274,8 @@ describe('VcsService git operations in a real agent container against a git HTTP
          git add -A && git commit -q -m base &&
          printf 'c\\0d\\0e' > blob.bin && git mv old.txt new.txt &&
          printf 'staged\\n' > added.txt && git add added.txt &&
-         printf 'y\\n' >> edited.txt && printf 'u\\n' > 'with space.txt'`,
+         printf 'y\\n' >> edited.txt && printf 'u\\n' > 'with space.txt' &&
+         printf 'f\\0g' > untracked.bin`,
       );
       const status = await vcs.getStatus(agentId);
       const byPath = new Map(status.entries.map((entry) => [entry.path, entry]));
@@ -283,6 +284,7 @@ describe('VcsService git operations in a real agent container against a git HTTP
         'blob.bin',
         'edited.txt',
         'new.txt',
+        'untracked.bin',
         'with space.txt',
       ]);
       expect(byPath.get('added.txt')).to.include({
@@ -304,7 +306,9 @@ describe('VcsService git operations in a real agent container against a git HTTP
       expect(byPath.get('with space.txt')).to.include({
         untracked: true,
         worktreeChange: FileChange.FILE_CHANGE_UNTRACKED,
+        isBinary: false,
       });
+      expect(byPath.get('untracked.bin')).to.include({ untracked: true, isBinary: true });
       expect(byPath.get('blob.bin')).to.include({ unstaged: true, isBinary: true });
       expect(status.ahead).to.equal(1);
       expect(status.operation).to.equal(RepositoryOperation.REPOSITORY_OPERATION_NONE);

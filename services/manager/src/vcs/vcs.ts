@@ -45,7 +45,7 @@ const MAX_RESOLVED_BYTES = 2 * 1024 * 1024;
 /**
  * One exec for everything GetStatus needs: the operation in progress (files in the git dir), the
  * porcelain v2 status and, concurrently (into a 0600 file on the container's tmpfs /tmp), the
- * numstat against HEAD for the binary flags. A fixed script: no request value reaches the shell.
+ * numstat against HEAD (and for untracked files) for the binary flags. A fixed script: no request value reaches the shell.
  */
 const STATUS_SCRIPT = `
 g=$(git rev-parse --git-dir) || exit 128
@@ -56,6 +56,14 @@ numstat=$(mktemp) || exit 1
   else
     git diff --numstat -z --no-ext-diff --no-textconv --cached
   fi
+  # Untracked files: marked intent-to-add in a throwaway copy of the index, so git's own binary
+  # rule applies to them too; the repository's index is never touched.
+  idx=$(mktemp) && {
+    cp "$g/index" "$idx" 2>/dev/null
+    GIT_INDEX_FILE="$idx" git add -N -- . &&
+      GIT_INDEX_FILE="$idx" git diff --numstat -z --no-ext-diff --no-textconv
+    rm -f "$idx"
+  }
 ) >"$numstat" 2>/dev/null &
 for f in rebase-merge rebase-apply MERGE_HEAD CHERRY_PICK_HEAD REVERT_HEAD; do
   [ -e "$g/$f" ] && printf '%s\\0' "$f"
