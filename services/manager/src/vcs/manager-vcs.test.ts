@@ -16,6 +16,7 @@ import { credentials, status, type ServiceError } from '@grpc/grpc-js';
 import { expect } from 'chai';
 import type { NatsConnection } from 'nats';
 import { startGitHttpServer } from './testing/git-http-server.js';
+import { commitToBareRepository } from './testing/host-commit.js';
 
 const run = promisify(execFile);
 const MAIN = path.join(__dirname, '../main.js');
@@ -207,26 +208,7 @@ describe('VcsService in a started manager with a created agent', function () {
       const server = await startGitHttpServer({ host: gateway, username, password });
       closeServer = () => server.close();
       server.createBareRepository('project');
-      const seed = await fs.mkdtemp(path.join(os.tmpdir(), 'agenstra-vcs-seed-'));
-      try {
-        const git = (...args: string[]) =>
-          run('git', [
-            '-C',
-            seed,
-            '-c',
-            'user.name=Seed',
-            '-c',
-            'user.email=seed@example.com',
-            ...args,
-          ]);
-        await run('git', ['clone', '-q', server.pathOf('project'), seed]);
-        await fs.writeFile(path.join(seed, 'README.md'), 'from the remote\n');
-        await git('add', 'README.md');
-        await git('commit', '-q', '-m', 'seed');
-        await git('push', '-q', 'origin', 'HEAD:refs/heads/main');
-      } finally {
-        await fs.rm(seed, { recursive: true, force: true });
-      }
+      commitToBareRepository(server.pathOf('project'), 'README.md', 'from the remote\n', 'seed');
       repositoryUrl = server.urlOf('project');
     });
     after(() => closeServer?.());

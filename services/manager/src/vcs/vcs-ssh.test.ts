@@ -20,6 +20,7 @@ import { cloneRepository } from './clone.js';
 import type { RepositoryCredentials } from './credentials.js';
 import { ContainerSessions } from './container-sessions.js';
 import { ContainerExec } from './git-exec.js';
+import { commitToBareRepository } from './testing/host-commit.js';
 import {
   generateKeyPair,
   startSshGitServer,
@@ -59,7 +60,6 @@ describe('VcsService over SSH with a private key against a real sshd', function 
   let nats: NatsConnection;
   let authorizedKey: SshKeyPair;
   const containers: string[] = [];
-  const hostClones: string[] = [];
 
   async function newAgent(
     credentials: RepositoryCredentials,
@@ -106,29 +106,8 @@ describe('VcsService over SSH with a private key against a real sshd', function 
     );
   }
 
-  /** A second person working on the remote from the host (test fixture only). */
-  function hostCommit(repository: string, file: string, content: string, message: string): string {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'agenstra-vcs-ssh-host-'));
-    hostClones.push(dir);
-    const git = (...args: string[]) =>
-      execFileSync('git', [
-        '-C',
-        dir,
-        '-c',
-        'user.name=Bob',
-        '-c',
-        'user.email=bob@example.com',
-        ...args,
-      ])
-        .toString()
-        .trim();
-    execFileSync('git', ['clone', '-q', server.pathOf(repository), dir], { stdio: 'pipe' });
-    execFileSync('sh', ['-c', 'printf "%s" "$2" > "$1"', 'sh', path.join(dir, file), content]);
-    git('add', '--', file);
-    git('commit', '-q', '-m', message);
-    git('push', '-q', 'origin', 'HEAD:refs/heads/main');
-    return git('rev-parse', 'HEAD');
-  }
+  const hostCommit = (repository: string, file: string, content: string, message: string) =>
+    commitToBareRepository(server.pathOf(repository), file, content, message);
 
   function remoteRepository(): { repository: string; sha: string } {
     const repository = `repo-${randomBytes(4).toString('hex')}`;
@@ -161,7 +140,6 @@ describe('VcsService over SSH with a private key against a real sshd', function 
     sessions.close();
     for (const id of containers) await runtime?.remove(id).catch(() => undefined);
     if (workspaces) rmSync(workspaces, { recursive: true, force: true });
-    for (const dir of hostClones) rmSync(dir, { recursive: true, force: true });
     await server?.close();
     if (nats) await closeNats(nats);
   });

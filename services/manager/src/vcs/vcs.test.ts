@@ -25,6 +25,7 @@ import { cloneRepository } from './clone.js';
 import type { RepositoryCredentials } from './credentials.js';
 import { ContainerSessions } from './container-sessions.js';
 import { ContainerExec } from './git-exec.js';
+import { commitToBareRepository } from './testing/host-commit.js';
 import { startGitHttpServer, type GitHttpServer } from './testing/git-http-server.js';
 import { Vcs, type VcsTarget } from './vcs.js';
 
@@ -59,7 +60,6 @@ describe('VcsService git operations in a real agent container against a git HTTP
   let nats: NatsConnection;
   let events: eventsV1.Event[];
   const containers: string[] = [];
-  const hostClones: string[] = [];
 
   const credentials: RepositoryCredentials = {
     kind: 'username_password',
@@ -109,29 +109,8 @@ describe('VcsService git operations in a real agent container against a git HTTP
     return result.stdout.toString('utf8');
   }
 
-  /** A second person working on the remote from the host (test fixture only). */
-  function hostCommit(repository: string, file: string, content: string, message: string): string {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'agenstra-vcs-host-'));
-    hostClones.push(dir);
-    const git = (...args: string[]) =>
-      execFileSync('git', [
-        '-C',
-        dir,
-        '-c',
-        'user.name=Bob',
-        '-c',
-        'user.email=bob@example.com',
-        ...args,
-      ])
-        .toString()
-        .trim();
-    execFileSync('git', ['clone', '-q', server.pathOf(repository), dir], { stdio: 'pipe' });
-    execFileSync('sh', ['-c', 'printf "%s" "$2" > "$1"', 'sh', path.join(dir, file), content]);
-    git('add', '--', file);
-    git('commit', '-q', '-m', message);
-    git('push', '-q', 'origin', 'HEAD:refs/heads/main');
-    return git('rev-parse', 'HEAD');
-  }
+  const hostCommit = (repository: string, file: string, content: string, message: string) =>
+    commitToBareRepository(server.pathOf(repository), file, content, message);
 
   /** An agent with a clone of a fresh remote that has one commit (README and a binary file). */
   async function clonedAgent() {
@@ -170,7 +149,6 @@ describe('VcsService git operations in a real agent container against a git HTTP
     sessions.close();
     for (const id of containers) await runtime.remove(id).catch(() => undefined);
     rmSync(workspaces, { recursive: true, force: true });
-    for (const dir of hostClones) rmSync(dir, { recursive: true, force: true });
     await server?.close();
     if (nats) await closeNats(nats);
   });
